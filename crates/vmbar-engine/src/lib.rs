@@ -1,0 +1,9 @@
+//! # vmbar-engine: the truth about local QEMU VMs
+//!
+//! (crate essay: see the end of this file's history; written with the engine)
+
+pub mod mac;
+pub mod model;
+
+pub use mac::MacAddr;
+pub use model::{BootId, Candidate, CloudInitStage, Source, Status, StatusEvent, VmReport};
