@@ -2,7 +2,9 @@
 //!
 //! (crate essay: see the end of this file's history; written with the engine)
 
+pub mod leases;
 pub mod mac;
+pub mod neighbours;
 pub mod model;
 
 pub use mac::MacAddr;
