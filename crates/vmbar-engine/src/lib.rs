@@ -2,6 +2,8 @@
 //!
 //! (crate essay: see the end of this file's history; written with the engine)
 
+pub mod addr;
+pub mod console;
 pub mod leases;
 pub mod mac;
 pub mod neighbours;

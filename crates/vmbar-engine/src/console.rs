@@ -1,0 +1,842 @@
+//! The VM's serial console (`console.log`): cloud-init's ci-info Net device
+//! info table, boot boundaries, cloud-init stages and the ssh user.
+//!
+//! The parser is sans-IO and incremental: [`ConsoleParser::feed`] takes bytes
+//! as QEMU appended them (`-serial file:...`), so a refresh costs only the new
+//! bytes; [`ConsoleTail`] is the file adapter that reads those bytes.
+//!
+//! # Formats understood
+//! - cloud-init **0.6.x** flat lines `ci-info: eth0  : 1 192.168.122.113 255.255.255.0 52:54:00:4e:a1:38`
+//!   (`%-6s: %i %-15s %-15s %s`; before 0.6.3 an empty field was blank, so a
+//!   line with two values after the up flag has no address).
+//! - cloud-init **0.7.0 – 0.7.6** PrettyTable `Device | Up | Address | Mask | Hw-Address`.
+//! - cloud-init **0.7.7 – today** `Device | Up | Address | Mask | Scope | Hw-Address`
+//!   (one row per address since 18.3; `cloudinit/netinfo.py` `netdev_pformat`).
+//! - BSD tables (hex masks, `%zone` suffixes), headerless tables cut by
+//!   `systemctl status`, rows hard-wrapped at a terminal width.
+//! - CirrOS `if-info: dev,up,ip,prefixlen,ipv6` lines (no MAC: it comes from the
+//!   EUI-64 link-local address).
+//!
+//! Any line prefix is accepted (kernel `[ ts]`, `cloud-init[pid]:`, syslog or
+//! journal, `<14>` syslog framing, none), as are CRLF, bare CR, ANSI escape
+//! sequences and their ESC-stripped remnants (`[0;1;39m`). Only the row whose
+//! Hw-Address is the VM's MAC counts, and from it only usable IPv4 addresses
+//! ([`crate::addr::is_usable_vm_ipv4`]): never a route table's gateway, never
+//! lo, docker0 or virbr0.
+//!
+//! # Boots
+//! A console log can hold several boots (guest reboots inside one QEMU, or a
+//! log QEMU appends to). A new boot begins at a kernel `Linux version` banner,
+//! at kernel timestamps that restart, or at a new cloud-init `init-local`
+//! stage, once the current boot has shown anything. Only the last table after
+//! the last boundary belongs to the current boot.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::Serialize;
+
+use crate::addr::is_usable_vm_ipv4;
+use crate::mac::MacAddr;
+use crate::model::CloudInitStage;
+
+/// Longest line kept, in bytes; the rest of a longer line is dropped (a 10 MB
+/// line of garbage costs its bytes once and no memory beyond this).
+pub const MAX_LINE_BYTES: usize = 16 * 1024;
+
+/// One row of a Net device info table (or one CirrOS `if-info:` line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NetRow {
+    /// Device name as printed, without EL7's trailing `:` (`eth0`, `re0.33`, `vnet0:11`).
+    pub device: String,
+    /// The Up column (`True`/`False`, `1`/`0`, `up`); `None` when unreadable.
+    pub up: Option<bool>,
+    /// The Address column without `/prefix` or `%zone`; `None` for `.` or blank.
+    pub address: Option<IpAddr>,
+    /// The Hw-Address column, or for CirrOS the MAC inside the EUI-64 link-local address.
+    pub mac: Option<MacAddr>,
+}
+
+/// One Net device info table: the rows of one printing of the table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NetTable {
+    /// Byte offset in the log of the line that started the table.
+    pub offset: u64,
+    /// The rows in print order.
+    pub rows: Vec<NetRow>,
+}
+
+impl NetTable {
+    /// Usable IPv4 addresses of the rows whose MAC is `mac` (never `lo`), in print order, deduplicated.
+    pub fn ipv4_for(&self, mac: MacAddr) -> Vec<Ipv4Addr> {
+        let mut out = Vec::new();
+        for row in &self.rows {
+            if row.mac != Some(mac) || row.device == "lo" {
+                continue;
+            }
+            if let Some(IpAddr::V4(ip)) = row.address {
+                if is_usable_vm_ipv4(ip) && !out.contains(&ip) {
+                    out.push(ip);
+                }
+            }
+        }
+        out
+    }
+
+    /// The distinct unicast MACs of non-loopback rows, in print order.
+    pub fn macs(&self) -> Vec<MacAddr> {
+        let mut out = Vec::new();
+        for row in &self.rows {
+            if let Some(mac) = row.mac {
+                if mac.is_unicast() && row.device != "lo" && !out.contains(&mac) {
+                    out.push(mac);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// What the console says about one boot.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BootView {
+    /// Byte offset of the line that began this boot; `None` for the first boot in the log.
+    pub start: Option<u64>,
+    /// The last Net device info table printed in this boot.
+    pub table: Option<NetTable>,
+    /// cloud-init's last stage seen in this boot.
+    pub cloud_init: CloudInitStage,
+    /// Users named by cloud-init's "Authorized keys from ... for user NAME" (and
+    /// "no authorized SSH keys fingerprints found for user NAME") lines, in order.
+    pub ssh_users: Vec<String>,
+}
+
+impl BootView {
+    /// The user to ssh in as: the first non-root user cloud-init named, else root if named.
+    pub fn ssh_user(&self) -> Option<&str> {
+        self.ssh_users.iter().find(|u| *u != "root").or_else(|| self.ssh_users.first()).map(String::as_str)
+    }
+
+    /// True once this boot showed any cloud-init stage line.
+    pub fn cloud_init_started(&self) -> bool {
+        self.cloud_init != CloudInitStage::NotSeen
+    }
+}
+
+static KERNEL_TS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(?:<\d{1,3}>)?\[\s*(\d{1,7})\.(\d{1,9})\]").expect("constant pattern")
+});
+static STAGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"Cloud-init v\. \S+ (?:running '([a-z:-]+)'|(finished) at)|cloud-init (start-local|start|boot) (?:running|(finished))").expect("constant pattern")
+});
+static SSH_USER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:Authorized keys from \S+ for user|fingerprints found for user) ([a-z_][a-z0-9_.-]{0,31})").expect("constant pattern")
+});
+static FLAT_06: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*([A-Za-z0-9_.@-]{1,32})\s*:\s+([01])\s*(.*)$").expect("constant pattern")
+});
+static BARE_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
+    // nothing, or: `<14>` syslog framing, a kernel `[ ts]`, a syslog/journal
+    // `Mon DD HH:MM:SS host`, a `tag[pid]:`
+    Regex::new(r"^\s*(?:<\d{1,3}>)?\s*(?:\[\s*\d+\.\d+\]\s*)?(?:[A-Z][a-z]{2}\s+\d{1,2}\s+[\d:]{8}\s+\S+\s+)?(?:[\w.@/-]+(?:\[\d+\])?:\s*)?$").expect("constant pattern")
+});
+static ANSI: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?|\[[0-9;]*[mK]").expect("constant pattern")
+});
+
+/// Incremental console parser. Feed it bytes in order; read [`Self::current`].
+#[derive(Debug, Clone, Default)]
+pub struct ConsoleParser {
+    /// Offset of the next byte to be fed.
+    pos: u64,
+    /// Bytes of the line being assembled (capped at [`MAX_LINE_BYTES`]).
+    partial: Vec<u8>,
+    partial_start: u64,
+    partial_overflow: bool,
+    /// A table row cut by a hard wrap, waiting for its continuation.
+    wrapped: Option<(u64, String, u8)>,
+    in_table: bool,
+    last_ts: Option<f64>,
+    boot_has_content: bool,
+    boots: u32,
+    current: BootView,
+    /// Every Net device info table seen, for `vmbar inspect` (capped at 64).
+    all_tables: Vec<NetTable>,
+    /// Every MAC seen in any table (for inspect).
+    lines: u64,
+}
+
+impl ConsoleParser {
+    /// A parser positioned at byte 0.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A parser whose first fed byte is at `offset` of the file (tail reads).
+    pub fn starting_at(offset: u64) -> Self {
+        ConsoleParser { pos: offset, partial_start: offset, ..Self::default() }
+    }
+
+    /// Offset of the next byte expected.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// The current (last) boot as parsed so far.
+    pub fn current(&self) -> &BootView {
+        &self.current
+    }
+
+    /// Number of boot boundaries seen (0 when the log shows one boot).
+    pub fn boundaries(&self) -> u32 {
+        self.boots
+    }
+
+    /// All tables seen so far (at most 64, the latest kept), across boots.
+    pub fn all_tables(&self) -> &[NetTable] {
+        &self.all_tables
+    }
+
+    /// Lines parsed so far.
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// Feeds the next bytes of the log. A line is parsed once its `\n` or `\r`
+    /// arrives; call [`Self::finish`] at end of input for offline parsing.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            match memchr::memchr2(b'\n', b'\r', rest) {
+                Some(i) => {
+                    self.push_partial(&rest[..i]);
+                    self.pos += i as u64 + 1;
+                    self.end_line();
+                    rest = &rest[i + 1..];
+                }
+                None => {
+                    self.push_partial(rest);
+                    self.pos += rest.len() as u64;
+                    rest = &[];
+                }
+            }
+        }
+    }
+
+    /// Parses a last line that has no line ending (end of an offline file).
+    pub fn finish(&mut self) {
+        if !self.partial.is_empty() {
+            self.end_line();
+        }
+        if let Some((off, row, _)) = self.wrapped.take() {
+            self.table_body(off, &row);
+        }
+    }
+
+    fn push_partial(&mut self, bytes: &[u8]) {
+        let room = MAX_LINE_BYTES.saturating_sub(self.partial.len());
+        if bytes.len() > room {
+            self.partial_overflow = true;
+        }
+        self.partial.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
+    fn end_line(&mut self) {
+        let start = self.partial_start;
+        self.partial_start = self.pos;
+        let raw = std::mem::take(&mut self.partial);
+        let overflow = std::mem::replace(&mut self.partial_overflow, false);
+        if raw.is_empty() {
+            // An empty line (CRLF gives one) ends nothing: tables may be followed by CR noise.
+            return;
+        }
+        self.lines += 1;
+        let text = String::from_utf8_lossy(&raw);
+        let clean = clean_line(&text);
+        if overflow {
+            // A line cut at MAX_LINE_BYTES is never trusted as a table row.
+            self.in_table = false;
+            self.wrapped = None;
+            return;
+        }
+        self.line(start, &clean);
+    }
+
+    fn line(&mut self, offset: u64, line: &str) {
+        // 1. A row cut by a terminal's hard wrap continues on this line.
+        if let Some((woff, mut row, n)) = self.wrapped.take() {
+            let t = line.trim_start();
+            // A prefixed row continues on any line without a prefix of its own; a bare
+            // table's row only on a line that is not itself a row or border.
+            let prefixed = n & 0x80 != 0;
+            let continues = !t.is_empty()
+                && !line.contains("ci-info:")
+                && !KERNEL_TS.is_match(line)
+                && (prefixed || (!t.starts_with('|') && !t.starts_with('+')));
+            if continues {
+                row.push_str(line.trim_end());
+                if row_complete(&row) || n & 0x7f >= 3 {
+                    self.table_body(woff, &row);
+                } else {
+                    self.wrapped = Some((woff, row, n + 1));
+                }
+                return;
+            }
+            self.table_body(woff, &row);
+        }
+
+        // 2. Boot boundaries.
+        let ts = KERNEL_TS.captures(line).and_then(|c| {
+            let secs: f64 = c.get(1)?.as_str().parse().ok()?;
+            let frac = c.get(2)?.as_str();
+            let frac: f64 = format!("0.{frac}").parse().ok()?;
+            Some(secs + frac)
+        });
+        let banner = line.contains("Linux version ");
+        let stage = STAGE.captures(line).and_then(|c| {
+            if let Some(s) = c.get(1) {
+                return stage_from_name(s.as_str());
+            }
+            if c.get(2).is_some() || c.get(4).is_some() {
+                return Some(CloudInitStage::Finished);
+            }
+            match c.get(3).map(|m| m.as_str()) {
+                Some("start-local") => Some(CloudInitStage::InitLocal),
+                Some("start") => Some(CloudInitStage::Init),
+                Some("boot") => Some(CloudInitStage::Finished),
+                _ => None,
+            }
+        });
+        let restarted = match (ts, self.last_ts) {
+            (Some(now), Some(before)) => now + 1.0 < before && now < 5.0,
+            _ => false,
+        };
+        let new_local = stage == Some(CloudInitStage::InitLocal) && self.current.cloud_init_started();
+        if self.boot_has_content && (banner || restarted || new_local) {
+            self.new_boot(offset);
+        }
+        if let Some(t) = ts {
+            self.last_ts = Some(t);
+            self.boot_has_content = true;
+        }
+        if banner {
+            self.boot_has_content = true;
+        }
+        if let Some(s) = stage {
+            self.boot_has_content = true;
+            // stages only move forward inside a boot
+            if stage_rank(s) >= stage_rank(self.current.cloud_init) {
+                self.current.cloud_init = s;
+            }
+        }
+        if let Some(c) = SSH_USER.captures(line) {
+            if let Some(u) = c.get(1) {
+                let u = u.as_str().trim_end_matches('.').to_owned();
+                if !self.current.ssh_users.contains(&u) && self.current.ssh_users.len() < 8 {
+                    self.current.ssh_users.push(u);
+                }
+            }
+        }
+
+        // 3. Tables.
+        if let Some(i) = line.find("ci-info:") {
+            let body = &line[i + "ci-info:".len()..];
+            self.table_line(offset, body, true);
+        } else if let Some(i) = line.find("if-info:") {
+            self.cirros_line(offset, &line[i + "if-info:".len()..]);
+        } else if line.contains("=== network info ===") {
+            self.start_table(offset);
+        } else {
+            // A bare table (no `ci-info:`), possibly behind a log prefix.
+            let cut = line.find(['|', '+']).filter(|&i| BARE_PREFIX.is_match(&line[..i]));
+            match cut {
+                Some(i) => self.table_line(offset, &line[i..], false),
+                None => self.in_table = false,
+            }
+        }
+    }
+
+    fn new_boot(&mut self, offset: u64) {
+        self.boots += 1;
+        self.current = BootView { start: Some(offset), ..BootView::default() };
+        self.boot_has_content = false;
+        self.in_table = false;
+        self.last_ts = None;
+    }
+
+    fn start_table(&mut self, offset: u64) {
+        self.current.table = Some(NetTable { offset, rows: Vec::new() });
+        self.in_table = true;
+        self.boot_has_content = true;
+    }
+
+    fn table_line(&mut self, offset: u64, body: &str, prefixed: bool) {
+        let t = body.trim();
+        if t.contains("Net device info") {
+            self.start_table(offset);
+            return;
+        }
+        if t.starts_with('+') && (t.contains("info") || t.contains("!!!")) {
+            // another table's title (Route IPv4 info, Authorized keys ...)
+            self.in_table = false;
+            return;
+        }
+        if t.starts_with("!!!") {
+            self.in_table = false;
+            return;
+        }
+        if t.starts_with('+') {
+            return; // a border keeps the current state
+        }
+        if t.starts_with('|') {
+            if !row_complete(t) && (prefixed || !t.ends_with('|')) {
+                // cut by a hard wrap: the rest follows on the next line(s)
+                self.wrapped = Some((offset, t.to_owned(), if prefixed { 0x80 } else { 0 }));
+                return;
+            }
+            self.table_body(offset, t);
+            return;
+        }
+        if prefixed {
+            // cloud-init 0.6 flat lines: `eth0  : 1 192.168.122.113 255.255.255.0 52:54:00:4e:a1:38`
+            if let Some(row) = parse_flat_06(t) {
+                if !self.in_table {
+                    self.start_table(offset);
+                }
+                self.push_row(row);
+                return;
+            }
+        }
+        self.in_table = false;
+    }
+
+    /// A complete `| a | b | ... |` body.
+    fn table_body(&mut self, offset: u64, body: &str) {
+        let inner = body.trim().trim_start_matches('|').trim_end_matches('|');
+        let cells: Vec<&str> = inner.split('|').map(str::trim).collect();
+        if cells.first().map(|c| c.eq_ignore_ascii_case("Device")).unwrap_or(false) {
+            if !self.in_table {
+                self.start_table(offset);
+            }
+            return;
+        }
+        match parse_device_row(&cells) {
+            Some(row) => {
+                if !self.in_table || self.current.table.is_none() {
+                    // headerless table (systemctl status cut the top off)
+                    self.start_table(offset);
+                }
+                self.push_row(row);
+            }
+            None => {
+                // a route or other table's row: not ours, ends the device table
+                if cells.len() < 5 || !cells.first().map(|c| c.chars().all(|ch| ch.is_ascii_digit())).unwrap_or(false) {
+                    // unknown shapes are skipped without ending the table
+                    return;
+                }
+                self.in_table = false;
+            }
+        }
+    }
+
+    fn cirros_line(&mut self, offset: u64, body: &str) {
+        let f: Vec<&str> = body.trim().split(',').map(str::trim).collect();
+        if f.len() < 3 || f[0].eq_ignore_ascii_case("dev") {
+            if !self.in_table {
+                self.start_table(offset);
+            }
+            return;
+        }
+        let address = f.get(2).and_then(|a| parse_addr_cell(a));
+        let mac = f.get(4).and_then(|v6| parse_addr_cell(v6)).and_then(|a| match a {
+            IpAddr::V6(v6) => MacAddr::from_eui64(&v6),
+            IpAddr::V4(_) => None,
+        });
+        let row = NetRow { device: f[0].to_owned(), up: parse_up(f[1]), address, mac };
+        if !self.in_table {
+            self.start_table(offset);
+        }
+        self.push_row(row);
+    }
+
+    fn push_row(&mut self, row: NetRow) {
+        self.in_table = true;
+        if let Some(table) = self.current.table.as_mut() {
+            if table.rows.len() < 256 {
+                table.rows.push(row);
+            }
+            // keep a copy for inspect: replace the entry of the same table
+            match self.all_tables.last_mut() {
+                Some(last) if last.offset == table.offset => *last = table.clone(),
+                _ => {
+                    if self.all_tables.len() == 64 {
+                        self.all_tables.remove(0);
+                    }
+                    self.all_tables.push(table.clone());
+                }
+            }
+        }
+    }
+}
+
+/// A `| ... |` row with at least five cells (every Net device info layout has 5 or 6).
+fn row_complete(row: &str) -> bool {
+    let t = row.trim();
+    t.ends_with('|') && t.matches('|').count() >= 6
+}
+
+fn stage_from_name(name: &str) -> Option<CloudInitStage> {
+    Some(match name {
+        "init-local" => CloudInitStage::InitLocal,
+        "init" => CloudInitStage::Init,
+        "modules:config" => CloudInitStage::ModulesConfig,
+        "modules:final" => CloudInitStage::ModulesFinal,
+        _ => return None,
+    })
+}
+
+fn stage_rank(s: CloudInitStage) -> u8 {
+    match s {
+        CloudInitStage::NotSeen => 0,
+        CloudInitStage::InitLocal => 1,
+        CloudInitStage::Init => 2,
+        CloudInitStage::ModulesConfig => 3,
+        CloudInitStage::ModulesFinal => 4,
+        CloudInitStage::Finished => 5,
+    }
+}
+
+/// Removes ANSI escape sequences (and their ESC-stripped remnants) and other
+/// C0 control characters, so that no console byte reaches a terminal or the UI raw.
+pub fn clean_line(line: &str) -> String {
+    let no_ansi = if line.contains('\x1b') || line.contains('[') { ANSI.replace_all(line, "") } else { line.into() };
+    no_ansi.chars().filter(|c| !c.is_control() || *c == '\t').collect()
+}
+
+fn parse_up(cell: &str) -> Option<bool> {
+    match cell.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "up" | "yes" => Some(true),
+        "false" | "0" | "down" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// Parses an Address cell: `10.0.2.15`, `fe80::1%lo0/64`, `::1/128`; `.` or blank is `None`.
+fn parse_addr_cell(cell: &str) -> Option<IpAddr> {
+    let c = cell.trim();
+    if c.is_empty() || c == "." {
+        return None;
+    }
+    let c = c.split('/').next().unwrap_or(c);
+    let c = c.split('%').next().unwrap_or(c);
+    c.parse().ok()
+}
+
+fn parse_device_row(cells: &[&str]) -> Option<NetRow> {
+    if cells.len() != 5 && cells.len() != 6 {
+        return None;
+    }
+    let up = parse_up(cells[1])?;
+    let hw = cells[cells.len() - 1];
+    let mac = if hw == "." || hw.is_empty() {
+        None
+    } else {
+        Some(hw.parse::<MacAddr>().ok()?)
+    };
+    let device = cells[0].strip_suffix(':').unwrap_or(cells[0]).to_owned();
+    if device.is_empty() {
+        return None;
+    }
+    Some(NetRow { device, up: Some(up), address: parse_addr_cell(cells[2]), mac })
+}
+
+fn parse_flat_06(body: &str) -> Option<NetRow> {
+    if body.starts_with("route") {
+        return None;
+    }
+    let c = FLAT_06.captures(body)?;
+    let device = c.get(1)?.as_str().to_owned();
+    let up = parse_up(c.get(2)?.as_str());
+    let tokens: Vec<&str> = c.get(3)?.as_str().split_whitespace().collect();
+    // `addr mask hw`; with only two fields the (blank) address is missing and the
+    // first dotted quad is the mask.
+    let (address, hw) = match tokens.as_slice() {
+        [addr, _mask, hw] => (parse_addr_cell(addr), *hw),
+        [_mask, hw] => (None, *hw),
+        _ => return None,
+    };
+    let mac = if hw == "." { None } else { hw.parse::<MacAddr>().ok() };
+    Some(NetRow { device, up, address, mac })
+}
+
+/// Parses a whole captured log offline (for `vmbar inspect console` and tests).
+pub fn parse_all(bytes: &[u8]) -> ConsoleParser {
+    let mut p = ConsoleParser::new();
+    p.feed(bytes);
+    p.finish();
+    p
+}
+
+/// Why the console could not be read (the VM's row gets this as its detail).
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    /// `console.log` exists but is not a regular file (a FIFO or device would block a read).
+    #[error("console.log is not a regular file")]
+    NotRegular,
+    /// An I/O error while opening or reading.
+    #[error("cannot read console.log: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The file adapter: reads a growing `console.log` by its tail and feeds only
+/// new bytes to a [`ConsoleParser`].
+///
+/// The first read starts `tail_bytes` before the end (a 1 GiB log costs
+/// `tail_bytes`, not 1 GiB); later reads cost only the appended bytes. A file
+/// that shrank (truncated: QEMU opens `-serial file:` with `O_TRUNC` on start)
+/// or was replaced (another inode) is read afresh. When more than `tail_bytes`
+/// were appended between two reads, the reader jumps to the new tail.
+#[derive(Debug)]
+pub struct ConsoleTail {
+    tail_bytes: u64,
+    identity: Option<(u64, u64)>,
+    parser: ConsoleParser,
+    /// Modification time of the file at the last read (Unix seconds).
+    pub mtime: Option<i64>,
+}
+
+impl ConsoleTail {
+    /// A reader that starts `tail_bytes` (bytes) before the end of the file.
+    pub fn new(tail_bytes: u64) -> Self {
+        ConsoleTail { tail_bytes: tail_bytes.max(4096), identity: None, parser: ConsoleParser::new(), mtime: None }
+    }
+
+    /// The parser's current state.
+    pub fn parser(&self) -> &ConsoleParser {
+        &self.parser
+    }
+
+    /// Reads what was appended since the last call.
+    ///
+    /// Returns `Ok(false)` when the file does not exist (the parser is reset),
+    /// `Ok(true)` after a successful read.
+    ///
+    /// # Errors
+    /// [`ConsoleError::NotRegular`] for a FIFO, socket or device (never opened,
+    /// so a stalled writer cannot hang the refresh); [`ConsoleError::Io`] when
+    /// the file cannot be opened or read.
+    pub fn update(&mut self, path: &Path) -> Result<bool, ConsoleError> {
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.identity = None;
+                self.parser = ConsoleParser::new();
+                self.mtime = None;
+                return Ok(false);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if !meta.is_file() {
+            return Err(ConsoleError::NotRegular);
+        }
+        let ident = file_identity(&meta);
+        let len = meta.len();
+        self.mtime = mtime_secs(&meta);
+        if self.identity != Some(ident) || len < self.parser.position() {
+            self.identity = Some(ident);
+            self.parser = ConsoleParser::new();
+            if len > self.tail_bytes {
+                self.parser = ConsoleParser::starting_at(len - self.tail_bytes);
+            }
+        } else if len - self.parser.position() > self.tail_bytes {
+            self.parser = ConsoleParser::starting_at(len - self.tail_bytes);
+        }
+        let start = self.parser.position();
+        if len == start {
+            return Ok(true);
+        }
+        let mut file = File::open(path)?;
+        file.seek(SeekFrom::Start(start))?;
+        let mut buf = Vec::with_capacity((len - start).min(1 << 20) as usize);
+        file.take(len - start).read_to_end(&mut buf)?;
+        if start > 0 && self.parser.lines() == 0 && self.parser.partial.is_empty() {
+            // a tail read begins mid-line: drop that fragment
+            match memchr::memchr(b'\n', &buf) {
+                Some(i) => {
+                    self.parser = ConsoleParser::starting_at(start + i as u64 + 1);
+                    self.parser.feed(&buf[i + 1..]);
+                }
+                None => self.parser = ConsoleParser::starting_at(start + buf.len() as u64),
+            }
+        } else {
+            self.parser.feed(&buf);
+        }
+        Ok(true)
+    }
+}
+
+#[cfg(unix)]
+fn file_identity(meta: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+fn file_identity(_meta: &std::fs::Metadata) -> (u64, u64) {
+    (0, 0)
+}
+
+pub(crate) fn mtime_secs(meta: &std::fs::Metadata) -> Option<i64> {
+    let t = meta.modified().ok()?;
+    let d = t.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(d.as_secs()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mac(s: &str) -> MacAddr {
+        s.parse().unwrap_or(MacAddr::ZERO)
+    }
+
+    const MODERN: &str = "\
+[   26.355300] cloud-init[658]: Cloud-init v. 25.2 running 'init' at Thu. Up 26.20 seconds.
+[   26.432650] cloud-init[658]: ci-info: ++++++++++++++++Net device info++++++++++++++++
+[   26.433897] cloud-init[658]: ci-info: +--------+------+----------------------------+---------------+--------+-------------------+
+[   26.434749] cloud-init[658]: ci-info: | Device |  Up  |          Address           |      Mask     | Scope  |     Hw-Address    |
+[   26.435496] cloud-init[658]: ci-info: +--------+------+----------------------------+---------------+--------+-------------------+
+[   26.436270] cloud-init[658]: ci-info: |  eth0  | True |         10.0.2.15          | 255.255.255.0 | global | 52:54:00:12:34:56 |
+[   26.437047] cloud-init[658]: ci-info: |  eth0  | True | fe80::5054:ff:fe12:3456/64 |       .       |  link  | 52:54:00:12:34:56 |
+[   26.438450] cloud-init[658]: ci-info: |   lo   | True |         127.0.0.1          |   255.0.0.0   |  host  |         .         |
+[   26.439938] cloud-init[658]: ci-info: +--------+------+----------------------------+---------------+--------+-------------------+
+";
+
+    #[test]
+    fn modern_table() {
+        let p = parse_all(MODERN.as_bytes());
+        let t = p.current().table.clone().unwrap_or_default();
+        assert_eq!(t.ipv4_for(mac("52:54:00:12:34:56")), vec![Ipv4Addr::new(10, 0, 2, 15)]);
+        assert_eq!(p.current().cloud_init, CloudInitStage::Init);
+    }
+
+    #[test]
+    fn byte_by_byte_feeding_gives_the_same_answer() {
+        let mut p = ConsoleParser::new();
+        for b in MODERN.as_bytes() {
+            p.feed(std::slice::from_ref(b));
+        }
+        let t = p.current().table.clone().unwrap_or_default();
+        assert_eq!(t.ipv4_for(mac("52:54:00:12:34:56")), vec![Ipv4Addr::new(10, 0, 2, 15)]);
+    }
+
+    #[test]
+    fn reboot_discards_previous_table() {
+        let mut log = String::from(MODERN);
+        log.push_str("[    0.000000] Linux version 6.1.0 (gcc)\n[    1.2] booting\n");
+        let p = parse_all(log.as_bytes());
+        assert_eq!(p.boundaries(), 1);
+        assert!(p.current().table.is_none());
+        assert_eq!(p.current().cloud_init, CloudInitStage::NotSeen);
+    }
+
+    #[test]
+    fn first_banner_is_not_a_boundary() {
+        let log = format!("SeaBIOS\n[    0.000000] Linux version 6.1.0\n{MODERN}");
+        let p = parse_all(log.as_bytes());
+        assert_eq!(p.boundaries(), 0);
+        assert_eq!(p.current().start, None);
+    }
+
+    #[test]
+    fn timestamp_restart_is_a_boundary() {
+        let log = format!("{MODERN}[    0.512000] virtio_net virtio0 eth0: renamed\n");
+        let p = parse_all(log.as_bytes());
+        assert_eq!(p.boundaries(), 1);
+        assert!(p.current().table.is_none());
+    }
+
+    #[test]
+    fn crlf_ansi_and_wrapping() {
+        let wrapped = MODERN.replace("|         10.0.2.15          |", "|         10.0\n.2.15          |").replace('\n', "\r\n").replace("ci-info: |  eth0", "ci-info: \x1b[0;32m|  eth0");
+        let p = parse_all(wrapped.as_bytes());
+        let t = p.current().table.clone().unwrap_or_default();
+        assert_eq!(t.ipv4_for(mac("52:54:00:12:34:56")), vec![Ipv4Addr::new(10, 0, 2, 15)], "{t:?}");
+    }
+
+    #[test]
+    fn huge_line_is_capped_and_ignored() {
+        let mut log = vec![b'x'; 10 * 1024 * 1024];
+        log.extend_from_slice(b"|  eth0  | True | 10.0.2.15 | 255.255.255.0 | global | 52:54:00:12:34:56 |\n");
+        log.push(b'\n');
+        log.extend_from_slice(MODERN.as_bytes());
+        let p = parse_all(&log);
+        assert_eq!(p.current().table.as_ref().map(|t| t.ipv4_for(mac("52:54:00:12:34:56"))), Some(vec![Ipv4Addr::new(10, 0, 2, 15)]));
+    }
+
+    #[test]
+    fn flat_06_missing_address_is_none() {
+        let log = "ci-info: lo    : 1 127.0.0.1       255.0.0.0       .\nci-info: eth0  : 1  255.255.255.0   52:54:00:4e:a1:38\nci-info: eth1  : 1 192.168.9.9   255.255.255.0   52:54:00:4e:a1:39\n";
+        let p = parse_all(log.as_bytes());
+        let t = p.current().table.clone().unwrap_or_default();
+        assert!(t.ipv4_for(mac("52:54:00:4e:a1:38")).is_empty());
+        assert_eq!(t.ipv4_for(mac("52:54:00:4e:a1:39")), vec![Ipv4Addr::new(192, 168, 9, 9)]);
+    }
+
+    #[test]
+    fn ssh_user_prefers_non_root() {
+        let log = "ci-info: ++++Authorized keys from /root/.ssh/authorized_keys for user root+++\nci-info: ++++Authorized keys from /home/ubuntu/.ssh/authorized_keys for user ubuntu+++\nCloud-init v. 24.1 finished at Thu, 01 Jan. Datasource x. Up 30 seconds\n";
+        let p = parse_all(log.as_bytes());
+        assert_eq!(p.current().ssh_user(), Some("ubuntu"));
+        assert_eq!(p.current().cloud_init, CloudInitStage::Finished);
+    }
+
+    #[test]
+    fn tail_reader_reads_only_new_bytes_and_detects_truncation() -> Result<(), Box<dyn std::error::Error>> {
+        use std::io::Write;
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("console.log");
+        let mut tail = ConsoleTail::new(4096);
+        assert!(!tail.update(&path)?);
+        std::fs::write(&path, MODERN)?;
+        assert!(tail.update(&path)?);
+        assert!(tail.parser().current().table.is_some());
+        let mut f = std::fs::OpenOptions::new().append(true).open(&path)?;
+        writeln!(f, "[   40.0] cloud-init[1]: Cloud-init v. 25.2 finished at x")?;
+        tail.update(&path)?;
+        assert_eq!(tail.parser().current().cloud_init, CloudInitStage::Finished);
+        // truncation (a new QEMU opened the file with O_TRUNC) starts afresh
+        std::fs::write(&path, "[    0.000000] Linux version 6.1\n")?;
+        tail.update(&path)?;
+        assert!(tail.parser().current().table.is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn tail_reader_skips_all_but_the_tail() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("console.log");
+        let mut big = "noise line\n".repeat(100_000);
+        big.push_str(MODERN);
+        std::fs::write(&path, &big)?;
+        let mut tail = ConsoleTail::new(8192);
+        tail.update(&path)?;
+        assert!(tail.parser().lines() < 1000, "read {} lines", tail.parser().lines());
+        assert!(tail.parser().current().table.is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn fifo_is_not_opened() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("console.log");
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600))?;
+        let mut tail = ConsoleTail::new(4096);
+        assert!(matches!(tail.update(&path), Err(ConsoleError::NotRegular)));
+        Ok(())
+    }
+}
