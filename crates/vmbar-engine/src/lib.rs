@@ -7,6 +7,8 @@ pub mod console;
 pub mod leases;
 pub mod mac;
 pub mod neighbours;
+pub mod process;
+pub mod registry;
 pub mod model;
 
 pub use mac::MacAddr;
