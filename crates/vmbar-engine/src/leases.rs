@@ -108,9 +108,10 @@ impl LeaseFile {
 
     /// The distinct IPv4 addresses of [`LeaseFile::for_mac`], newest first.
     pub fn ipv4_for(&self, mac: MacAddr, now: i64) -> Vec<Ipv4Addr> {
+        let mut seen = std::collections::HashSet::new();
         let mut out: Vec<Ipv4Addr> = Vec::new();
         for l in self.for_mac(mac, now) {
-            if !out.contains(&l.ip) {
+            if seen.insert(l.ip) {
                 out.push(l.ip);
             }
         }
@@ -151,7 +152,7 @@ pub fn detect_format(text: &str) -> Option<LeaseFormat> {
         if t == "{" || t == "}" || ["name=", "ip_address=", "hw_address=", "identifier=", "lease=0x"].iter().any(|k| t.starts_with(k)) {
             return Some(LeaseFormat::Bootpd);
         }
-        let toks: Vec<&str> = t.split_whitespace().collect();
+        let toks: Vec<&str> = t.split_whitespace().take(MAX_TOKENS).collect();
         if toks.starts_with(&["Expiry", "Time"]) {
             return Some(LeaseFormat::VirshNetDhcpLeases);
         }
@@ -200,7 +201,7 @@ pub fn parse_as_in_zone<Tz: TimeZone>(text: &str, format: LeaseFormat, zone: &Tz
         LeaseFormat::LibvirtStatus => parse_libvirt(text, &mut file),
         LeaseFormat::VirshNetDhcpLeases => {
             for line in text.lines() {
-                let toks: Vec<&str> = line.split_whitespace().collect();
+                let toks: Vec<&str> = line.split_whitespace().take(MAX_TOKENS).collect();
                 if toks.is_empty() || toks.starts_with(&["Expiry", "Time"]) || toks[0].bytes().all(|b| b == b'-') {
                     continue;
                 }
@@ -214,6 +215,10 @@ pub fn parse_as_in_zone<Tz: TimeZone>(text: &str, format: LeaseFormat, zone: &Tz
     }
     file
 }
+
+/// Rows of the line formats have at most 7 tokens; reading no more than this
+/// keeps a 10 MB garbage line from becoming millions of tokens.
+const MAX_TOKENS: usize = 16;
 
 /// `*` and `-` mean "none" in dnsmasq and virsh output.
 fn opt_field(t: &str) -> Option<String> {
@@ -306,7 +311,7 @@ fn bootpd_lease(kv: &[(&str, &str)]) -> Option<Lease> {
 /// (`EXPIRY IAID IPv6 …`, after the `duid` line) are not IPv4 leases.
 fn parse_dnsmasq(text: &str, file: &mut LeaseFile) {
     for line in text.lines() {
-        let toks: Vec<&str> = line.split_whitespace().collect();
+        let toks: Vec<&str> = line.split_whitespace().take(MAX_TOKENS).collect();
         if toks.is_empty() || (toks[0] == "duid" && toks.len() <= 2) {
             continue;
         }
@@ -414,7 +419,7 @@ fn parse_dnsmasq_log(text: &str, file: &mut LeaseFile) {
                 file.skipped += 1;
                 continue;
             };
-            let toks: Vec<&str> = after[close + 1..].split_whitespace().collect();
+            let toks: Vec<&str> = after[close + 1..].split_whitespace().take(4).collect();
             let ip = toks.first().and_then(|t| t.parse::<Ipv4Addr>().ok());
             let mac = toks.get(1).and_then(|t| t.parse::<MacAddr>().ok());
             match (ip, mac, ack) {

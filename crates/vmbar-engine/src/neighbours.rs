@@ -22,6 +22,7 @@
 //! (every field the parsers read is ASCII, so a replaced byte only spoils the
 //! line it sits in).
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::mac::MacAddr;
@@ -115,13 +116,15 @@ impl NeighbourTable {
     /// loopback, multicast, broadcast). Several results mean the table is
     /// ambiguous: report them all, do not pick one.
     pub fn ipv4_for(&self, mac: MacAddr) -> Vec<Ipv4Addr> {
+        // A set beside the Vec keeps this linear even for huge tables.
+        let mut seen = HashSet::new();
         let mut out = Vec::new();
         for e in &self.entries {
             if e.mac != Some(mac) || !e.is_usable() {
                 continue;
             }
             if let IpAddr::V4(v4) = e.ip {
-                if is_usable_vm_ipv4(v4) && !out.contains(&v4) {
+                if is_usable_vm_ipv4(v4) && seen.insert(v4) {
                     out.push(v4);
                 }
             }
@@ -142,11 +145,12 @@ impl NeighbourTable {
     /// unicast MAC), in table order without duplicates. More than one means
     /// the IP is claimed on several links or by several hosts.
     pub fn macs_for(&self, ip: Ipv4Addr) -> Vec<MacAddr> {
+        let mut seen = HashSet::new();
         let mut out = Vec::new();
         for e in &self.entries {
             if e.ip == IpAddr::V4(ip) && e.is_usable() {
                 if let Some(m) = e.mac {
-                    if !out.contains(&m) {
+                    if seen.insert(m) {
                         out.push(m);
                     }
                 }
@@ -177,9 +181,9 @@ pub fn detect_format(text: &str) -> Option<NeighbourFormat> {
     let order = [ProcNetArp, IpNeigh, LinuxArpAn, LinuxArpTable, MacosArp, MacosNdp];
     let mut votes = [0usize; 6];
     let mut seen = 0;
+    let mut toks: Vec<&str> = Vec::new();
     for line in text.lines() {
-        let toks: Vec<&str> = line.split_whitespace().collect();
-        if toks.is_empty() {
+        if !tokenize(line, &mut toks) || toks.is_empty() {
             continue;
         }
         if let Some(f) = header_format(&toks) {
@@ -222,8 +226,10 @@ pub fn parse_as(text: &str, format: NeighbourFormat) -> NeighbourTable {
     let mut table = NeighbourTable { format: Some(format), entries: Vec::new(), skipped_lines: 0 };
     let mut toks: Vec<&str> = Vec::new();
     for line in text.lines() {
-        toks.clear();
-        toks.extend(line.split_whitespace());
+        if !tokenize(line, &mut toks) {
+            table.skipped_lines += 1;
+            continue;
+        }
         if toks.is_empty() || header_format(&toks).is_some() {
             continue;
         }
@@ -240,6 +246,19 @@ pub fn parse_as(text: &str, format: NeighbourFormat) -> NeighbourTable {
         }
     }
     table
+}
+
+/// The most whitespace-separated tokens a real row has (an `ip -s neigh`
+/// row has about 12); longer lines are garbage, and capping keeps a 10 MB
+/// line from being split into millions of tokens.
+const MAX_TOKENS: usize = 48;
+
+/// Splits `line` on whitespace runs into `toks` (cleared first). Returns
+/// false when the line has more than [`MAX_TOKENS`] tokens.
+fn tokenize<'a>(line: &'a str, toks: &mut Vec<&'a str>) -> bool {
+    toks.clear();
+    toks.extend(line.split_whitespace().take(MAX_TOKENS + 1));
+    toks.len() <= MAX_TOKENS
 }
 
 /// Recognises the header line of the columnar formats.
