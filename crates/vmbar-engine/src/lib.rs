@@ -3,12 +3,17 @@
 //! (crate essay: see the end of this file's history; written with the engine)
 
 pub mod addr;
+pub mod config;
 pub mod console;
+pub mod dns;
 pub mod leases;
 pub mod mac;
 pub mod neighbours;
+pub mod os;
+pub mod probe;
 pub mod process;
 pub mod registry;
+pub mod ssh;
 pub mod model;
 
 pub use mac::MacAddr;
