@@ -137,10 +137,16 @@ fn newest_first<'a>(it: impl Iterator<Item = &'a Lease>) -> Vec<&'a Lease> {
 /// dnsmasq. Returns `None` when nothing fits.
 pub fn detect_format(text: &str) -> Option<LeaseFormat> {
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.starts_with('[') || (trimmed.starts_with('{') && trimmed[1..].trim_start().starts_with('"')) {
+    // `[` then `{`/`]` (not `[    5.1]`, a kernel timestamp), or `{` then `"`.
+    let json_next = |open: char, want: &[char]| {
+        trimmed.strip_prefix(open).is_some_and(|r| {
+            let r = r.trim_start();
+            r.is_empty() || r.starts_with(want)
+        })
+    };
+    if json_next('[', &['{', ']']) || json_next('{', &['"']) {
         return Some(LeaseFormat::LibvirtStatus);
     }
-    let mut dnsmasq = 0usize;
     for line in text.lines().take(4096) {
         let t = line.trim();
         if t.is_empty() {
@@ -159,11 +165,9 @@ pub fn detect_format(text: &str) -> Option<LeaseFormat> {
         if parse_virsh_row(&toks, &chrono::Utc).is_some() {
             return Some(LeaseFormat::VirshNetDhcpLeases);
         }
-        if (toks.first() == Some(&"duid") && toks.len() == 2) || (toks.len() >= 4 && toks[0].bytes().all(|b| b.is_ascii_digit()) && toks[2].parse::<std::net::IpAddr>().is_ok()) {
-            dnsmasq += 1;
-            if dnsmasq >= 1 {
-                return Some(LeaseFormat::Dnsmasq);
-            }
+        let dnsmasq_row = toks.len() >= 4 && toks[0].bytes().all(|b| b.is_ascii_digit()) && toks[2].parse::<std::net::IpAddr>().is_ok();
+        if dnsmasq_row || (toks.first() == Some(&"duid") && toks.len() == 2) {
+            return Some(LeaseFormat::Dnsmasq);
         }
     }
     None
@@ -202,7 +206,8 @@ pub fn parse_as_in_zone<Tz: TimeZone>(text: &str, format: LeaseFormat, zone: &Tz
         LeaseFormat::VirshNetDhcpLeases => {
             for line in text.lines() {
                 let toks: Vec<&str> = line.split_whitespace().take(MAX_TOKENS).collect();
-                if toks.is_empty() || toks.starts_with(&["Expiry", "Time"]) || toks[0].bytes().all(|b| b == b'-') {
+                let rule = toks.len() == 1 && toks[0].len() >= 3 && toks[0].bytes().all(|b| b == b'-');
+                if toks.is_empty() || rule || toks.starts_with(&["Expiry", "Time"]) {
                     continue;
                 }
                 match parse_virsh_row(&toks, zone) {
@@ -563,6 +568,14 @@ mod tests {
         assert_eq!(ips(&f.for_mac(mac("52:54:00:00:00:07"), 0)), [v4("192.168.122.9"), v4("192.168.122.7")], "later ACK first");
         assert!(f.for_mac(mac("52:54:00:00:00:08"), 0).is_empty(), "released");
         assert_eq!(f.leases[0].hostname.as_deref(), Some("vm7"));
+    }
+
+    #[test]
+    fn kernel_timestamp_is_not_json() {
+        let t = "[   12.345678] dnsmasq-dhcp[77]: DHCPACK(virbr0) 192.168.122.7 52:54:00:00:00:07 vm7\n";
+        assert_eq!(detect_format(t), Some(LeaseFormat::DnsmasqLog));
+        assert_eq!(detect_format("  [\n  ]\n"), Some(LeaseFormat::LibvirtStatus));
+        assert_eq!(detect_format("{\"ip-address\": \"10.0.0.1\"}"), Some(LeaseFormat::LibvirtStatus));
     }
 
     #[test]

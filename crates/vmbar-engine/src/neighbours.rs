@@ -160,18 +160,10 @@ impl NeighbourTable {
     }
 }
 
-/// True when `ip` can be a VM's own, host-reachable IPv4: rejects
-/// `0.0.0.0/8` ("this network"), `127.0.0.0/8` (loopback), `169.254.0.0/16`
-/// (link-local, also the cloud metadata address), `224.0.0.0/4` (multicast)
-/// and `240.0.0.0/4` (reserved, including the limited broadcast
-/// `255.255.255.255`). RFC 1918, CGNAT and public addresses are accepted: a
-/// bridged VM can hold any of them (corpus #7). Subnet broadcast addresses
-/// such as `192.168.64.255` cannot be recognised without the prefix length;
-/// in neighbour tables they carry `ff:ff:ff:ff:ff:ff`, which is not unicast.
-pub fn is_usable_vm_ipv4(ip: Ipv4Addr) -> bool {
-    let o = ip.octets();
-    !(o[0] == 0 || o[0] == 127 || (o[0] == 169 && o[1] == 254) || o[0] >= 224)
-}
+/// True when `ip` can be a VM's own, host-reachable IPv4 (rejects
+/// `0.0.0.0/8`, `127.0.0.0/8`, `169.254.0.0/16`, `224.0.0.0/4`,
+/// `240.0.0.0/4`); re-exported from [`crate::addr`], where the rule lives.
+pub use crate::addr::is_usable_vm_ipv4;
 
 /// Guesses the format from the text: a header line decides at once;
 /// otherwise each of the first 64 recognisable rows votes. Returns `None`
@@ -526,6 +518,23 @@ mod tests {
         assert_eq!(n.ipv4_for(mac("52:54:00:00:00:03")), [v4("10.0.0.3")]);
         assert_eq!(n.ipv4_for(mac("52:54:00:00:00:04")), [v4("10.0.0.4")]);
         assert!(n.macs_for(v4("172.17.0.9")).is_empty());
+    }
+
+    #[test]
+    fn ip_s_neigh_statistics_and_show_dev() {
+        // `ip -s neigh` adds `ref`/`used`/`probes`; `ip neigh show dev X` drops `dev`.
+        let t = "192.168.122.11 dev virbr0 lladdr 52:54:00:6e:91:c3 ref 1 used 12/12/3 probes 1 REACHABLE\n\
+                 192.168.122.12 lladdr 52:54:00:6e:91:c4 used 5/5/5 probes 6 FAILED\n\
+                 10.0.0.1 dev eth0 proxy\n";
+        let n = parse(t);
+        assert_eq!(n.format, Some(NeighbourFormat::IpNeigh));
+        assert_eq!(n.entries.len(), 3);
+        assert_eq!(n.entries[0].state, NeighbourState::Reachable);
+        assert_eq!(n.entries[1].iface, None);
+        assert_eq!(n.entries[1].state, NeighbourState::Failed);
+        assert!(n.ipv4_for(mac("52:54:00:6e:91:c4")).is_empty(), "FAILED keeps no mapping even with lladdr");
+        assert_eq!(n.entries[2].state, NeighbourState::Incomplete);
+        assert_eq!(n.ipv4_for(mac("52:54:00:6e:91:c3")), [v4("192.168.122.11")]);
     }
 
     #[test]
