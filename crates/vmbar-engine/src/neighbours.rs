@@ -13,6 +13,7 @@
 //! | [`LinuxArpTable`](NeighbourFormat::LinuxArpTable) | net-tools `arp` / `arp -n` (columns): `arp(8)` |
 //! | [`MacosArp`](NeighbourFormat::MacosArp) | macOS/BSD `arp -an` and `arp -a`: macOS `arp(8)` |
 //! | [`MacosNdp`](NeighbourFormat::MacosNdp) | macOS/BSD `ndp -an`: macOS `ndp(8)` |
+//! | [`IpNeighJson`](NeighbourFormat::IpNeighJson) | iproute2 `ip -j neigh` (JSON array; `ip(8)` `-json`) |
 //!
 //! Every parser is line based and whitespace tolerant: runs of spaces or
 //! tabs, CRLF line ends, trailing spaces and leading blank lines are all
@@ -42,6 +43,9 @@ pub enum NeighbourFormat {
     MacosArp,
     /// macOS `ndp -an`: `Neighbor Linklayer Address Netif Expire St Flgs Prbs` (IPv6).
     MacosNdp,
+    /// iproute2 `ip -j [-p] neigh`: `[{"dst":IP,"dev":IFACE,"lladdr":MAC,"state":["STALE"]},…]`.
+    /// The most robust Linux source when iproute2 is new enough (≥ 4.14).
+    IpNeighJson,
 }
 
 /// The state of a neighbour entry, as far as the format tells it.
@@ -170,6 +174,13 @@ pub use crate::addr::is_usable_vm_ipv4;
 /// when no line looks like any known format.
 pub fn detect_format(text: &str) -> Option<NeighbourFormat> {
     use NeighbourFormat::*;
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if let Some(rest) = trimmed.strip_prefix('[') {
+        let rest = rest.trim_start();
+        if rest.is_empty() || rest.starts_with('{') || rest.starts_with(']') {
+            return Some(IpNeighJson);
+        }
+    }
     let order = [ProcNetArp, IpNeigh, LinuxArpAn, LinuxArpTable, MacosArp, MacosNdp];
     let mut votes = [0usize; 6];
     let mut seen = 0;
@@ -210,12 +221,18 @@ pub fn parse(text: &str) -> NeighbourTable {
 }
 
 /// Parses `text` as `format`. Header lines and blank lines are ignored; lines
-/// that do not fit the format are counted in `skipped_lines`. The two
+/// that do not fit the format are counted in `skipped_lines` (for
+/// [`NeighbourFormat::IpNeighJson`]: array elements without a readable
+/// `dst`, or 1 for JSON that does not parse at all). The two
 /// `(IP) at MAC` formats (net-tools `arp -an` and macOS `arp`) share one
 /// reader that accepts both spellings, so a mis-detection between them
 /// cannot lose rows.
 pub fn parse_as(text: &str, format: NeighbourFormat) -> NeighbourTable {
     let mut table = NeighbourTable { format: Some(format), entries: Vec::new(), skipped_lines: 0 };
+    if format == NeighbourFormat::IpNeighJson {
+        parse_ip_neigh_json(text, &mut table);
+        return table;
+    }
     let mut toks: Vec<&str> = Vec::new();
     for line in text.lines() {
         if !tokenize(line, &mut toks) {
@@ -231,6 +248,7 @@ pub fn parse_as(text: &str, format: NeighbourFormat) -> NeighbourTable {
             NeighbourFormat::LinuxArpAn | NeighbourFormat::MacosArp => parse_at_row(&toks),
             NeighbourFormat::LinuxArpTable => parse_arp_table_row(&toks),
             NeighbourFormat::MacosNdp => parse_ndp_row(&toks),
+            NeighbourFormat::IpNeighJson => None, // handled above
         };
         match entry {
             Some(e) => table.entries.push(e),
@@ -238,6 +256,37 @@ pub fn parse_as(text: &str, format: NeighbourFormat) -> NeighbourTable {
         }
     }
     table
+}
+
+/// `ip -j neigh`: iproute2 prints each entry as an object with `dst`,
+/// optional `dev`, optional `lladdr`, flag keys (`router`, `proxy`) and
+/// `state`, an array of NUD state names (a missing state is treated like
+/// the text form: incomplete without `lladdr`, unknown with it).
+fn parse_ip_neigh_json(text: &str, table: &mut NeighbourTable) {
+    if text.trim().is_empty() {
+        return;
+    }
+    let items = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Array(a)) => a,
+        _ => {
+            table.skipped_lines += 1;
+            return;
+        }
+    };
+    for item in items {
+        let s = |k: &str| item.get(k).and_then(|v| v.as_str());
+        let Some(ip) = s("dst").and_then(parse_ip) else {
+            table.skipped_lines += 1;
+            continue;
+        };
+        let mac = s("lladdr").and_then(|m| m.parse::<MacAddr>().ok()).filter(|m| !m.is_zero());
+        let state = item
+            .get("state")
+            .and_then(|v| v.as_array())
+            .and_then(|a| a.iter().filter_map(|x| x.as_str()).find_map(nud_state))
+            .unwrap_or(if s("lladdr").is_some() { NeighbourState::Unknown } else { NeighbourState::Incomplete });
+        table.entries.push(NeighbourEntry { ip, mac, iface: s("dev").map(str::to_owned), state });
+    }
 }
 
 /// The most whitespace-separated tokens a real row has (an `ip -s neigh`
@@ -535,6 +584,24 @@ mod tests {
         assert!(n.ipv4_for(mac("52:54:00:6e:91:c4")).is_empty(), "FAILED keeps no mapping even with lladdr");
         assert_eq!(n.entries[2].state, NeighbourState::Incomplete);
         assert_eq!(n.ipv4_for(mac("52:54:00:6e:91:c3")), [v4("192.168.122.11")]);
+    }
+
+    #[test]
+    fn ip_neigh_json() {
+        let t = r#"[{"dst":"192.168.122.11","dev":"virbr0","lladdr":"52:54:00:6e:91:c3","state":["STALE"]},
+            {"dst":"172.17.0.9","dev":"docker0","state":["INCOMPLETE"]},
+            {"dst":"fe80::250:56ff:fea2:17fe","dev":"ens32","lladdr":"00:50:56:a2:17:fe","router":null,"state":["STALE"]},
+            {"dev":"x"}]"#;
+        assert_eq!(detect_format(t), Some(NeighbourFormat::IpNeighJson));
+        let n = parse(t);
+        assert_eq!(n.entries.len(), 3);
+        assert_eq!(n.skipped_lines, 1);
+        assert_eq!(n.entries[1].state, NeighbourState::Incomplete);
+        assert_eq!(n.ipv4_for(mac("52:54:00:6e:91:c3")), [v4("192.168.122.11")]);
+        assert!(n.ipv4_for(mac("00:50:56:a2:17:fe")).is_empty());
+        let broken = parse("[{\"dst\": ");
+        assert_eq!((broken.format, broken.entries.len(), broken.skipped_lines), (Some(NeighbourFormat::IpNeighJson), 0, 1));
+        assert_eq!(parse("[]\n").skipped_lines, 0);
     }
 
     #[test]

@@ -675,3 +675,87 @@ fn a_million_rows_parse_in_one_pass() {
     assert_eq!(newest[0].expires, Some(1_700_000_000 + i64::from(N) - 1), "latest expiry first");
     assert_eq!(f.ipv4_for(mac("52:54:00:00:00:01"), 0).len(), N as usize);
 }
+
+/// Random lines built from the formats' own vocabulary never panic any
+/// parser, whichever format they are forced through.
+#[test]
+fn random_table_text_never_panics() {
+    const WORDS: &[&str] = &[
+        "?", "(10.0.0.1)", "(", ")", "at", "on", "ifscope", "permanent", "[ethernet]", "[ether]", "<incomplete>", "(incomplete)",
+        "dev", "lladdr", "router", "STALE", "FAILED", "0x2", "0x0", "*", "52:54:0:c:3:9", "ff:ff:ff:ff:ff:ff", "1,52:54:0:1:2:3",
+        "ff,1:2:3", "fe80::1%en0", "10.0.0.5", "10.0.0.5/24", "ipv4", "ipv6", "2024-01-02", "03:04:05", "{", "}", "[", "]", "\"",
+        "name=", "ip_address=10.0.0.9", "hw_address=1,52:54:0:0:0:9", "lease=0x", "lease=0xffffffffffffffffff", "duid", "0",
+        "DHCPACK(", "DHCPACK(eth0)", "DHCPRELEASE(eth0)", "é", "\u{fffd}", "\t", "\r", "Expiry", "Time", "Neighbor", "Linklayer",
+        "IP", "address", "HW", "type", "Address", "HWtype", "-", "---", ":", "%",
+    ];
+    let mut rng = Lcg(42);
+    let nfmts = [
+        NeighbourFormat::ProcNetArp,
+        NeighbourFormat::IpNeigh,
+        NeighbourFormat::LinuxArpAn,
+        NeighbourFormat::LinuxArpTable,
+        NeighbourFormat::MacosArp,
+        NeighbourFormat::MacosNdp,
+        NeighbourFormat::IpNeighJson,
+    ];
+    let lfmts = [LeaseFormat::Bootpd, LeaseFormat::Dnsmasq, LeaseFormat::LibvirtStatus, LeaseFormat::VirshNetDhcpLeases, LeaseFormat::DnsmasqLog];
+    let mut parsed = 0usize;
+    for _ in 0..400 {
+        let mut text = String::new();
+        for _ in 0..rng.next(12) {
+            for _ in 0..rng.next(10) {
+                text.push_str(WORDS[rng.next(WORDS.len())]);
+                if rng.next(3) > 0 {
+                    text.push(' ');
+                }
+            }
+            text.push('\n');
+        }
+        let t = neighbours::parse(&text);
+        parsed += t.entries.len();
+        for f in nfmts {
+            parsed += neighbours::parse_as(&text, f).entries.len();
+        }
+        parsed += leases::parse(&text).leases.len();
+        for f in lfmts {
+            parsed += leases::parse_as(&text, f).leases.len();
+        }
+    }
+    // Some random lines are real rows; the point is that nothing panicked.
+    assert!(parsed > 0, "the generator never produced a single row");
+}
+
+/// This machine's own neighbour table read two ways (`/proc/net/arp` and
+/// `ip -j neigh`) must agree on every usable IPv4 mapping both show.
+#[test]
+fn live_proc_net_arp_agrees_with_ip_json() {
+    let Ok(proc_text) = std::fs::read_to_string("/proc/net/arp") else {
+        println!("SKIPPED: no /proc/net/arp (not Linux)");
+        return;
+    };
+    let out = match std::process::Command::new("ip").args(["-j", "neigh", "show"]).output() {
+        Ok(o) if o.status.success() => o,
+        _ => {
+            println!("SKIPPED: `ip -j neigh` unavailable");
+            return;
+        }
+    };
+    let json = String::from_utf8_lossy(&out.stdout);
+    let p = neighbours::parse(&proc_text);
+    let j = neighbours::parse(&json);
+    assert_eq!(p.format, Some(NeighbourFormat::ProcNetArp));
+    assert_eq!(p.skipped_lines, 0, "{proc_text}");
+    assert_eq!(j.format, Some(NeighbourFormat::IpNeighJson), "{json}");
+    assert_eq!(j.skipped_lines, 0, "{json}");
+    let mut compared = 0;
+    for e in p.entries.iter().filter(|e| e.is_usable()) {
+        let std::net::IpAddr::V4(v4) = e.ip else { continue };
+        let other = j.macs_for(v4);
+        if other.is_empty() {
+            continue; // raced with the kernel, or not usable in the other view
+        }
+        assert_eq!(p.macs_for(v4), other, "{v4}: /proc/net/arp and ip -j neigh disagree");
+        compared += 1;
+    }
+    println!("compared {compared} live IPv4 neighbours");
+}
