@@ -6,6 +6,7 @@ pub mod addr;
 pub mod config;
 pub mod console;
 pub mod dns;
+pub mod engine;
 pub mod leases;
 pub mod mac;
 pub mod neighbours;
@@ -14,7 +15,9 @@ pub mod probe;
 pub mod process;
 pub mod registry;
 pub mod ssh;
+pub mod status;
 pub mod model;
+pub mod monitor;
 
 pub use mac::MacAddr;
 pub use model::{BootId, Candidate, CloudInitStage, Source, Status, StatusEvent, VmReport};

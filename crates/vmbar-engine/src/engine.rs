@@ -1,0 +1,614 @@
+//! One refresh, from the files on disk to one [`VmReport`] per VM and the
+//! [`StatusEvent`]s since the previous refresh.
+//!
+//! Order of work in [`Engine::refresh`]:
+//! 1. list the VMs (folders of the VMs folder that look like VMs, plus registry names);
+//! 2. per VM, local evidence: QEMU liveness ([`crate::process`]), the console's
+//!    new bytes ([`crate::console::ConsoleTail`]), the MAC, the boot identity;
+//! 3. shared tables once per refresh: neighbour table, lease files;
+//! 4. candidates per live VM (console, registry, neighbours, DNS, leases, as switched on);
+//! 5. probes of unconfirmed candidates and SSH checks, all concurrent, awaited
+//!    up to a budget (probes still running are picked up by a later refresh and
+//!    wake the monitor when they end);
+//! 6. the neighbour table again (after the probes), then [`crate::status::decide`];
+//! 7. registry write-back of newly confirmed addresses; events.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::OsString;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::config::Settings;
+use crate::console::ConsoleTail;
+use crate::dns::{self, Resolver, SystemResolver};
+use crate::leases::{self, LeaseFile};
+use crate::mac::MacAddr;
+use crate::model::{BootId, Candidate, CloudInitStage, Source, Status, StatusEvent, VmReport};
+use crate::neighbours::NeighbourTable;
+use crate::os::{NeighbourSource, OsNeighbours};
+use crate::probe::{ProbeOutcome, Prober, TcpProber};
+use crate::process::{self, Liveness, OsProcessTable, ProcessTable};
+use crate::registry::{self, Registry, RegistryEntry};
+use crate::status::{self, Observations};
+
+/// The IO ports the engine works through; tests replace any of them.
+#[derive(Clone)]
+pub struct Ports {
+    /// The process table (liveness).
+    pub processes: Arc<dyn ProcessTable>,
+    /// The SSH prober.
+    pub prober: Arc<dyn Prober>,
+    /// The DNS resolver.
+    pub resolver: Arc<dyn Resolver>,
+    /// The neighbour table.
+    pub neighbours: Arc<dyn NeighbourSource>,
+}
+
+impl Ports {
+    /// The real OS adapters for these settings.
+    pub fn os(settings: &Settings) -> Self {
+        Ports {
+            processes: Arc::new(OsProcessTable),
+            prober: Arc::new(TcpProber),
+            resolver: Arc::new(SystemResolver),
+            neighbours: Arc::new(OsNeighbours { command: settings.neighbours_command.clone(), timeout: Duration::from_millis(settings.probe.command_timeout_ms) }),
+        }
+    }
+}
+
+/// The result of one refresh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// One report per VM, sorted by name.
+    pub vms: Vec<VmReport>,
+    /// Why vmbar cannot work at all (VMs folder missing or unreadable), if so.
+    pub error: Option<String>,
+    /// When the refresh ended.
+    pub at: DateTime<Utc>,
+}
+
+/// How long a refresh waits for probes and lookups it started.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshOptions {
+    /// Wait at most this long for this refresh's probes and DNS lookups; the
+    /// rest are picked up by later refreshes. A one-shot `vmbar status` waits
+    /// the full probe timeout.
+    pub wait: Duration,
+}
+
+#[derive(Default)]
+struct VmState {
+    dir: PathBuf,
+    console: Option<ConsoleTail>,
+    status: Option<Status>,
+    ipv4: Option<Ipv4Addr>,
+    since: Option<DateTime<Utc>>,
+    boot: Option<BootId>,
+    sticky: Option<(Ipv4Addr, Source)>,
+    probes: HashMap<Ipv4Addr, (Instant, ProbeOutcome)>,
+    pending: HashMap<Ipv4Addr, JoinHandle<ProbeOutcome>>,
+    dns_pending: Option<JoinHandle<Result<Vec<Ipv4Addr>, String>>>,
+    dns_last: Option<(Instant, Result<Vec<Ipv4Addr>, String>)>,
+    written: Option<Ipv4Addr>,
+}
+
+/// The detection engine: call [`Engine::refresh`] repeatedly (the
+/// [`crate::monitor`] does it on file events and timers).
+pub struct Engine {
+    settings: Settings,
+    ports: Ports,
+    vms: BTreeMap<String, VmState>,
+    started: DateTime<Utc>,
+    wake: Arc<Notify>,
+    first: bool,
+}
+
+/// Per-VM facts gathered before the network work.
+struct Local {
+    name: String,
+    dir_exists: bool,
+    liveness: Liveness,
+    mac: Option<MacAddr>,
+    console_ips: Vec<Ipv4Addr>,
+    cloud_init: CloudInitStage,
+    console_user: Option<String>,
+    entry: Option<RegistryEntry>,
+    details: Vec<String>,
+    boot: Option<BootId>,
+    candidates: Vec<Candidate>,
+}
+
+impl Engine {
+    /// An engine on the real OS.
+    pub fn new(settings: Settings) -> Self {
+        let ports = Ports::os(&settings);
+        Self::with_ports(settings, ports)
+    }
+
+    /// An engine on the given ports (tests).
+    pub fn with_ports(settings: Settings, ports: Ports) -> Self {
+        Engine { settings, ports, vms: BTreeMap::new(), started: Utc::now(), wake: Arc::new(Notify::new()), first: true }
+    }
+
+    /// The settings in use.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Replaces the settings (the tray app's settings form); per-VM state is kept
+    /// when the VMs folder stays the same.
+    pub fn reconfigure(&mut self, settings: Settings) {
+        if settings.vms_dir != self.settings.vms_dir {
+            self.vms.clear();
+        }
+        self.ports = Ports::os(&settings);
+        self.settings = settings;
+    }
+
+    /// Notified whenever a background probe or lookup finishes, so that a
+    /// monitor refreshes at once instead of at its next tick.
+    pub fn wake_handle(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// True when some VM is initializing or booting (poll fast).
+    pub fn busy(&self) -> bool {
+        self.vms.values().any(|v| matches!(v.status, Some(Status::Initializing | Status::Booting)))
+    }
+
+    /// Runs one refresh and returns the snapshot and the events since the previous one.
+    ///
+    /// Never fails: problems become row details, or `Snapshot::error` when the
+    /// VMs folder itself cannot be read.
+    pub async fn refresh(&mut self, opts: RefreshOptions) -> (Snapshot, Vec<StatusEvent>) {
+        let now = Utc::now();
+        let deadline = tokio::time::Instant::now() + opts.wait;
+        let s = self.settings.clone();
+
+        // 1. VMs and the registry.
+        let (registry, registry_problem) = match registry::read(&s.registry) {
+            Ok(r) => (r.unwrap_or_default(), None),
+            Err(e) => (Registry::default(), Some(e.to_string())),
+        };
+        let (dirs, error) = list_vm_dirs(&s.vms_dir);
+        let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
+        for (name, os_name) in dirs {
+            names.insert(name, s.vms_dir.join(os_name));
+        }
+        for name in registry.vms.keys() {
+            if !names.contains_key(name) {
+                names.insert(name.clone(), s.vms_dir.join(safe_component(name)));
+            }
+        }
+        self.vms.retain(|k, _| names.contains_key(k));
+
+        // 2. Local evidence.
+        let mut locals: Vec<Local> = Vec::with_capacity(names.len());
+        for (name, dir) in &names {
+            let entry = registry.vms.get(name).cloned();
+            let st = self.vms.entry(name.clone()).or_default();
+            st.dir = dir.clone();
+            let mut local = local_evidence(&s, self.ports.processes.as_ref(), name, dir, entry, st);
+            if let Some(p) = &registry_problem {
+                local.details.push(p.clone());
+            }
+            locals.push(local);
+        }
+
+        // 3. Shared tables.
+        let neigh_before = self.ports.neighbours.read().await;
+        let leases = if s.sources.leases { read_leases(&s.lease_paths) } else { Vec::new() };
+        let unix_now = now.timestamp();
+
+        // 4. Candidates; DNS lookups started.
+        for l in locals.iter_mut() {
+            if !l.liveness_up() {
+                continue;
+            }
+            let mut cands: Vec<Candidate> = Vec::new();
+            let push = |ip: Ipv4Addr, source: Source, cands: &mut Vec<Candidate>| {
+                if crate::addr::is_usable_vm_ipv4(ip) && !cands.iter().any(|c| c.ipv4 == ip) {
+                    cands.push(Candidate { ipv4: ip, source });
+                }
+            };
+            if s.sources.registry {
+                if let Some(ip) = l.entry.as_ref().and_then(|e| e.ip_address) {
+                    push(ip, Source::Registry, &mut cands);
+                }
+            }
+            if s.sources.neighbours {
+                if let (Some(mac), Ok(t)) = (l.mac, &neigh_before) {
+                    for ip in t.ipv4_for(mac) {
+                        push(ip, Source::Neighbours, &mut cands);
+                    }
+                }
+            }
+            if s.sources.leases {
+                let host = l.entry.as_ref().and_then(|e| e.hostname.clone()).unwrap_or_else(|| l.name.clone());
+                for lf in &leases {
+                    if let Some(mac) = l.mac {
+                        for lease in lf.for_mac(mac, unix_now) {
+                            push(lease.ip, Source::Leases, &mut cands);
+                        }
+                    }
+                    // by hostname: weaker (a client id may have replaced the MAC), still needs confirmation
+                    for lease in lf.for_name(&host, unix_now) {
+                        push(lease.ip, Source::Leases, &mut cands);
+                    }
+                }
+            }
+            l.candidates = cands;
+        }
+        if s.sources.dns {
+            for l in locals.iter() {
+                if !l.liveness_up() {
+                    continue;
+                }
+                let host = l.entry.as_ref().and_then(|e| e.hostname.clone()).unwrap_or_else(|| l.name.clone());
+                let Some(st) = self.vms.get_mut(&l.name) else { continue };
+                if st.sticky.is_some() || !dns::is_valid_hostname(&host) {
+                    continue;
+                }
+                let fresh = st.dns_last.as_ref().is_some_and(|(t, _)| t.elapsed() < Duration::from_millis(s.probe.interval_fast_ms.max(1000)));
+                if st.dns_pending.is_none() && !fresh {
+                    let resolver = self.ports.resolver.clone();
+                    let wake = self.wake.clone();
+                    let timeout = Duration::from_millis(s.probe.dns_timeout_ms);
+                    st.dns_pending = Some(tokio::spawn(async move {
+                        let r = match tokio::time::timeout(timeout, resolver.lookup(host)).await {
+                            Ok(r) => r,
+                            Err(_) => Err(format!("DNS lookup timed out after {} ms", timeout.as_millis())),
+                        };
+                        wake.notify_one();
+                        r
+                    }));
+                }
+            }
+        }
+
+        // 5. Probes: unconfirmed candidates, console addresses, SSH checks.
+        let probe_timeout = Duration::from_millis(s.probe.ssh_timeout_ms);
+        for l in locals.iter() {
+            if !l.liveness_up() {
+                continue;
+            }
+            let Some(st) = self.vms.get_mut(&l.name) else { continue };
+            let mut want: Vec<Ipv4Addr> = Vec::new();
+            let sticky_ip = st.sticky.map(|(ip, _)| ip);
+            for ip in l.console_ips.iter().copied().chain(l.candidates.iter().map(|c| c.ipv4)).chain(sticky_ip) {
+                if !want.contains(&ip) {
+                    want.push(ip);
+                }
+            }
+            for ip in want {
+                if st.pending.contains_key(&ip) {
+                    continue;
+                }
+                let due = match st.probes.get(&ip) {
+                    None => true,
+                    Some((t, o)) => {
+                        let age = t.elapsed();
+                        let confirmed_running = st.status == Some(Status::Running) && Some(ip) == st.ipv4 && o.ssh_ready();
+                        if confirmed_running {
+                            age >= Duration::from_millis(s.probe.ssh_recheck_ms)
+                        } else if o.answered() {
+                            age >= Duration::from_millis(s.probe.interval_fast_ms)
+                        } else {
+                            // unanswered addresses are retried more slowly
+                            age >= Duration::from_millis(s.probe.interval_fast_ms.max(2000))
+                        }
+                    }
+                };
+                if due {
+                    let prober = self.ports.prober.clone();
+                    let wake = self.wake.clone();
+                    let port = l.entry.as_ref().and_then(|e| e.ssh_port).unwrap_or(22);
+                    st.pending.insert(
+                        ip,
+                        tokio::spawn(async move {
+                            let o = prober.probe(SocketAddrV4::new(ip, port), probe_timeout).await;
+                            wake.notify_one();
+                            o
+                        }),
+                    );
+                }
+            }
+        }
+        // Await what finishes within the budget.
+        let mut probed_any = false;
+        for st in self.vms.values_mut() {
+            let ips: Vec<Ipv4Addr> = st.pending.keys().copied().collect();
+            for ip in ips {
+                let Some(handle) = st.pending.get_mut(&ip) else { continue };
+                if handle.is_finished() || tokio::time::Instant::now() < deadline {
+                    if let Ok(res) = tokio::time::timeout_at(deadline, &mut *handle).await {
+                        st.pending.remove(&ip);
+                        let outcome = res.unwrap_or_else(|e| ProbeOutcome::Error(e.to_string()));
+                        st.probes.insert(ip, (Instant::now(), outcome));
+                        probed_any = true;
+                    }
+                }
+            }
+            if let Some(h) = st.dns_pending.as_mut() {
+                if h.is_finished() || tokio::time::Instant::now() < deadline {
+                    if let Ok(res) = tokio::time::timeout_at(deadline, &mut *h).await {
+                        st.dns_pending = None;
+                        st.dns_last = Some((Instant::now(), res.unwrap_or_else(|e| Err(e.to_string()))));
+                    }
+                }
+            }
+        }
+        // DNS answers become candidates (probed on the next refresh if new).
+        let mut need_probe_again = false;
+        for l in locals.iter_mut() {
+            let Some(st) = self.vms.get(&l.name) else { continue };
+            if let Some((_, res)) = &st.dns_last {
+                match res {
+                    Ok(addrs) => {
+                        for ip in dns::usable(addrs) {
+                            if !l.candidates.iter().any(|c| c.ipv4 == ip) {
+                                l.candidates.push(Candidate { ipv4: ip, source: Source::Dns });
+                                if !st.probes.contains_key(&ip) {
+                                    need_probe_again = true;
+                                }
+                            }
+                        }
+                    }
+                    Err(e) if l.liveness_up() && st.sticky.is_none() => l.details.push(format!("DNS: {e}")),
+                    Err(_) => {}
+                }
+            }
+            if l.liveness_up() && st.dns_pending.is_some() && st.dns_last.is_none() {
+                l.details.push("DNS lookup still pending".into());
+            }
+        }
+        if need_probe_again {
+            self.wake.notify_one();
+        }
+
+        // 6. The neighbour table after the probes, then the rules.
+        let neigh_after = if probed_any { self.ports.neighbours.read().await } else { neigh_before };
+        let (neigh, neigh_problem) = match neigh_after {
+            Ok(t) => (t, None),
+            Err(e) => (NeighbourTable::default(), Some(format!("neighbour table: {e}"))),
+        };
+        let mut claims: HashMap<Ipv4Addr, usize> = HashMap::new();
+        for l in &locals {
+            for ip in &l.console_ips {
+                *claims.entry(*ip).or_default() += 1;
+            }
+        }
+        let contested: HashSet<Ipv4Addr> = claims.into_iter().filter(|(_, n)| *n > 1).map(|(ip, _)| ip).collect();
+
+        let mut reports = Vec::with_capacity(locals.len());
+        let mut events = Vec::new();
+        for mut l in locals {
+            let Some(st) = self.vms.get_mut(&l.name) else { continue };
+            let probes: HashMap<Ipv4Addr, ProbeOutcome> = st.probes.iter().map(|(ip, (_, o))| (*ip, o.clone())).collect();
+            let console_ips = if s.sources.console { l.console_ips.clone() } else { Vec::new() };
+            let decision = status::decide(&Observations {
+                dir_exists: l.dir_exists,
+                liveness: &l.liveness,
+                mac: l.mac,
+                console_ips: &console_ips,
+                cloud_init: l.cloud_init,
+                candidates: &l.candidates,
+                probes: &probes,
+                neighbours: &neigh,
+                contested: &contested,
+                sticky: st.sticky,
+            });
+            if decision.status.is_up() {
+                st.sticky = decision.confirmed;
+            }
+            if let Some(p) = &neigh_problem {
+                if decision.status.is_up() {
+                    l.details.push(p.clone());
+                }
+            }
+            // 7. Registry write-back.
+            if let (Some((ip, _)), Some(entry)) = (decision.confirmed, l.entry.as_ref()) {
+                if entry.ip_address != Some(ip) && st.written != Some(ip) && registry_problem.is_none() {
+                    match registry::write_ip(&s.registry, &l.name, ip) {
+                        Ok(_) => st.written = Some(ip),
+                        Err(e) => l.details.push(format!("registry write-back: {e}")),
+                    }
+                }
+            }
+            let ipv4 = decision.confirmed.map(|(ip, _)| ip);
+            let changed = st.status != Some(decision.status) || st.ipv4 != ipv4;
+            if st.status != Some(decision.status) || st.since.is_none() {
+                st.since = Some(if st.status.is_none() { self.started.min(now) } else { now });
+            }
+            if changed || self.first {
+                events.push(StatusEvent { name: l.name.clone(), from: st.status, to: decision.status, ipv4, at: Utc::now(), boot: l.boot });
+            }
+            st.status = Some(decision.status);
+            st.ipv4 = ipv4;
+            let mut details = decision.details;
+            details.extend(l.details.drain(..));
+            let ssh_user = l.entry.as_ref().and_then(|e| e.ssh_user.clone()).or(l.console_user.clone()).or(s.ssh_user.clone());
+            reports.push(VmReport {
+                name: l.name.clone(),
+                status: decision.status,
+                ipv4,
+                source: decision.confirmed.map(|(_, src)| src),
+                confirmed: ipv4.is_some(),
+                candidate: decision.candidate,
+                mac: l.mac,
+                ssh_user,
+                ssh_port: l.entry.as_ref().and_then(|e| e.ssh_port).unwrap_or(22),
+                since: st.since.unwrap_or(now),
+                detail: if details.is_empty() { None } else { Some(details.join("; ")) },
+                boot: if decision.status.is_up() { l.boot } else { None },
+                cloud_init: l.cloud_init,
+            });
+        }
+        self.first = false;
+        (Snapshot { vms: reports, error, at: Utc::now() }, events)
+    }
+}
+
+impl Local {
+    fn liveness_up(&self) -> bool {
+        self.dir_exists && !matches!(self.liveness, Liveness::Dead(_))
+    }
+}
+
+fn local_evidence(s: &Settings, procs: &dyn ProcessTable, name: &str, dir: &Path, entry: Option<RegistryEntry>, st: &mut VmState) -> Local {
+    let mut details = Vec::new();
+    if let Some(e) = &entry {
+        details.extend(e.problems.iter().cloned());
+    }
+    let valid_name = safe_component(name) == Path::new(name).as_os_str() && !name.is_empty();
+    let dir_exists = valid_name && dir.is_dir();
+    if !valid_name {
+        details.push("registry name is not a usable folder name".into());
+    }
+    let liveness = if dir_exists { process::liveness(procs, &dir.join("qemu.pid")) } else { Liveness::Dead("no VM folder".into()) };
+    let (pid, started) = match &liveness {
+        Liveness::Alive { pid, started, .. } | Liveness::Unverified { pid, started, .. } => (Some(*pid), *started),
+        Liveness::Dead(_) => (None, 0),
+    };
+
+    // The console: read even when the console source is off (boots, cloud-init, MAC).
+    let mut console_view = None;
+    if dir_exists {
+        let tail = st.console.get_or_insert_with(|| ConsoleTail::new(s.console_tail_bytes));
+        match tail.update(&dir.join("console.log")) {
+            Ok(true) => {
+                // Content written before this QEMU started belongs to an earlier boot.
+                let predates = pid.is_some() && tail.mtime.is_some_and(|m| (m + 1) < started as i64);
+                if !predates {
+                    console_view = Some(tail.parser().current().clone());
+                }
+            }
+            Ok(false) => {}
+            Err(e) => details.push(e.to_string()),
+        }
+    }
+    let cmd_mac = match &liveness {
+        Liveness::Alive { cmdline_mac, .. } => *cmdline_mac,
+        _ => None,
+    };
+    let console_mac = console_view.as_ref().and_then(|v| v.table.as_ref()).and_then(|t| {
+        let macs = t.macs();
+        if macs.len() == 1 {
+            Some(macs[0])
+        } else {
+            None
+        }
+    });
+    let mac = entry.as_ref().and_then(|e| e.mac_address).or(cmd_mac).or(console_mac);
+    let console_ips = match (&console_view, mac) {
+        (Some(v), Some(m)) => v.table.as_ref().map(|t| t.ipv4_for(m)).unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let boot = pid.map(|pid| BootId { pid, started, console_boot: console_view.as_ref().and_then(|v| v.start) });
+    if boot != st.boot {
+        // A new boot: nothing confirmed for an earlier one counts.
+        st.boot = boot;
+        st.sticky = None;
+        st.probes.clear();
+        st.pending.clear();
+        st.dns_last = None;
+        st.written = None;
+    }
+    Local {
+        name: name.to_owned(),
+        dir_exists,
+        liveness,
+        mac,
+        console_ips,
+        cloud_init: console_view.as_ref().map(|v| v.cloud_init).unwrap_or_default(),
+        console_user: console_view.as_ref().and_then(|v| v.ssh_user().map(str::to_owned)),
+        entry,
+        details,
+        boot,
+        candidates: Vec::new(),
+    }
+}
+
+/// A registry name as one path component: names holding `/`, `\0`, or equal
+/// to `.`/`..` map to a component that cannot exist, so they never escape the VMs folder.
+fn safe_component(name: &str) -> OsString {
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
+        OsString::from(".vmbar-invalid-name")
+    } else {
+        OsString::from(name)
+    }
+}
+
+/// The VM folders: non-hidden subfolders holding `console.log`, `qemu.pid` or a
+/// disk image (`*.qcow2`, `*.img`, `*.raw`). Non-UTF-8 names are shown with
+/// their invalid bytes as `\xNN`, so two names never collide.
+fn list_vm_dirs(vms_dir: &Path) -> (Vec<(String, OsString)>, Option<String>) {
+    let rd = match std::fs::read_dir(vms_dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Vec::new(), Some(format!("the VMs folder {} does not exist", vms_dir.display()))),
+        Err(e) => return (Vec::new(), Some(format!("cannot read the VMs folder {}: {e}", vms_dir.display()))),
+    };
+    let mut out = Vec::new();
+    for entry in rd.flatten() {
+        let os_name = entry.file_name();
+        let bytes = os_name.as_encoded_bytes();
+        if bytes.first() == Some(&b'.') {
+            continue;
+        }
+        let path = entry.path();
+        if !path.is_dir() || !looks_like_vm(&path) {
+            continue;
+        }
+        out.push((display_name(&os_name), os_name));
+    }
+    (out, None)
+}
+
+fn looks_like_vm(dir: &Path) -> bool {
+    if dir.join("console.log").exists() || dir.join("qemu.pid").exists() {
+        return true;
+    }
+    std::fs::read_dir(dir).map(|rd| rd.flatten().any(|e| {
+        let n = e.file_name();
+        let n = n.to_string_lossy();
+        n.ends_with(".qcow2") || n.ends_with(".img") || n.ends_with(".raw")
+    })).unwrap_or(false)
+}
+
+/// The shown name of a folder: itself when UTF-8; otherwise invalid bytes as `\xNN`.
+pub fn display_name(name: &std::ffi::OsStr) -> String {
+    match name.to_str() {
+        Some(s) => s.to_owned(),
+        None => {
+            let mut out = String::new();
+            for chunk in name.as_encoded_bytes().utf8_chunks() {
+                out.push_str(chunk.valid());
+                for b in chunk.invalid() {
+                    out.push_str(&format!("\\x{b:02x}"));
+                }
+            }
+            out
+        }
+    }
+}
+
+fn read_leases(paths: &[PathBuf]) -> Vec<LeaseFile> {
+    let mut out = Vec::new();
+    for p in crate::os::lease_files(paths) {
+        if let Ok(meta) = std::fs::metadata(&p) {
+            if !meta.is_file() || meta.len() > 64 << 20 {
+                continue;
+            }
+        }
+        if let Ok(bytes) = std::fs::read(&p) {
+            out.push(leases::parse(&String::from_utf8_lossy(&bytes)));
+        }
+    }
+    out
+}
