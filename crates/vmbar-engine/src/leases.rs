@@ -106,6 +106,31 @@ impl LeaseFile {
         }))
     }
 
+    /// Active leases that may belong to the VM with NIC `mac` and name
+    /// `name`, newest first: those keyed by `mac` (as [`LeaseFile::for_mac`])
+    /// plus leases keyed by a DUID client id (`mac: None`, e.g. macOS 15
+    /// bootpd `hw_address=ff,…`) whose DUID embeds `mac` ([`Lease::duid_mac`])
+    /// or whose hostname is `name`. A guest that switched to a DUID client id
+    /// leaves its old MAC-keyed lease behind, so when a DUID-keyed result
+    /// comes first the MAC-keyed one is stale. DUID matches are weaker
+    /// evidence (cloned images share DUIDs and names): callers should confirm
+    /// them with the neighbour table before trusting them.
+    pub fn for_vm(&self, mac: MacAddr, name: Option<&str>, now: i64) -> Vec<&Lease> {
+        let name = name.map(|n| n.trim().trim_end_matches('.')).filter(|n| !n.is_empty());
+        newest_first(self.leases.iter().filter(|l| {
+            if !l.is_active(now) {
+                return false;
+            }
+            match l.mac {
+                Some(m) => m == mac,
+                None => {
+                    l.duid_mac == Some(mac)
+                        || name.is_some_and(|n| l.hostname.as_deref().is_some_and(|h| h.trim_end_matches('.').eq_ignore_ascii_case(n)))
+                }
+            }
+        }))
+    }
+
     /// The distinct IPv4 addresses of [`LeaseFile::for_mac`], newest first.
     pub fn ipv4_for(&self, mac: MacAddr, now: i64) -> Vec<Ipv4Addr> {
         let mut seen = std::collections::HashSet::new();
@@ -477,6 +502,24 @@ mod tests {
         assert!(f.for_name("primary.local", 0).is_empty());
         assert_eq!(ips(&f.for_name("primary.", 0x61c92000)), [v4("192.168.64.6")], "expired lease dropped");
         assert!(f.for_mac(mac("52:54:00:9c:02:d7"), 0x61c92dad).is_empty(), "expiry == now is expired");
+    }
+
+    #[test]
+    fn duid_keyed_lease_supersedes_old_mac_lease() {
+        // A guest first leased by MAC, then (new boot, DUID client id) by DUID.
+        let t = "{\n\tname=vm1\n\tip_address=192.168.64.20\n\thw_address=ff,0:11:22:33:0:2:0:0:ab:11:aa:bb\n\tidentifier=ff,0:11:22:33:0:2:0:0:ab:11:aa:bb\n\tlease=0x6700a000\n}\n\
+                 {\n\tname=vm1\n\tip_address=192.168.64.7\n\thw_address=1,52:54:0:aa:bb:cc\n\tidentifier=1,52:54:0:aa:bb:cc\n\tlease=0x67009000\n}\n\
+                 {\n\tname=other\n\tip_address=192.168.64.21\n\thw_address=ff,0:11:22:34:0:3:0:1:52:54:0:aa:bb:cc\n\tlease=0x67008000\n}\n\
+                 {\n\tname=vm1\n\tip_address=192.168.64.22\n\thw_address=1,52:54:0:dd:ee:ff\n\tlease=0x6700b000\n}\n";
+        let f = parse(t);
+        assert_eq!(f.leases.len(), 4);
+        let m = mac("52:54:00:aa:bb:cc");
+        assert_eq!(ips(&f.for_mac(m, 0)), [v4("192.168.64.7")], "MAC lookup sees only the old lease");
+        let vm = f.for_vm(m, Some("VM1"), 0);
+        assert_eq!(ips(&vm), [v4("192.168.64.20"), v4("192.168.64.7"), v4("192.168.64.21")], "DUID-keyed by name and by DUID-LL MAC; never another MAC's lease");
+        assert_eq!(vm[0].mac, None);
+        assert_eq!(ips(&f.for_vm(m, None, 0)), [v4("192.168.64.7"), v4("192.168.64.21")]);
+        assert_eq!(ips(&f.for_vm(m, Some("vm1"), 0x6700a000)), Vec::<Ipv4Addr>::new(), "all expired");
     }
 
     #[test]
