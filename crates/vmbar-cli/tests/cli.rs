@@ -1,0 +1,387 @@
+//! Integration tests of the `vmbar` binary against temporary VM folders with
+//! real processes and real sockets. Tests that need root and network
+//! namespaces print `SKIPPED: reason` without them, and fail instead when
+//! `VMBAR_REQUIRE_PRIVILEGED=1` (CI).
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A config that turns DNS off: tests never send a DNS query off this machine
+/// (the real-VM rig tests DNS against its own resolver in its own namespaces).
+fn test_config() -> PathBuf {
+    let p = std::env::temp_dir().join(format!("vmbar-cli-test-{}.toml", std::process::id()));
+    if !p.exists() {
+        std::fs::write(&p, "[sources]\ndns = false\n[probe]\nssh_timeout_ms = 700\n").unwrap_or_else(|e| panic!("{e}"));
+    }
+    p
+}
+
+fn vmbar() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vmbar"));
+    c.env("VMBAR_CONFIG", test_config()).env_remove("VMBAR_VMS_DIR");
+    c
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("cannot run vmbar: {e}"))
+}
+
+fn json_status(vms: &Path, extra: &[&str]) -> Vec<Value> {
+    let out = run(vmbar().arg("--vms-dir").arg(vms).args(["status", "--json"]).args(extra));
+    assert!(out.status.success(), "status failed: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    v.as_array().cloned().unwrap_or_default()
+}
+
+fn row<'a>(rows: &'a [Value], name: &str) -> &'a Value {
+    rows.iter().find(|r| r["name"] == name).unwrap_or_else(|| panic!("no row {name} in {rows:?}"))
+}
+
+/// A process that looks and behaves like QEMU for the pidfile rules: argv[0]
+/// `qemu-system-x86_64`, a `-pidfile` argument, and a lock held on the pidfile.
+struct FakeQemu(Child);
+
+impl FakeQemu {
+    fn start(pidfile: &Path, netns: Option<&str>) -> FakeQemu {
+        let script = "import fcntl,os,sys,time\nf=open(sys.argv[2],'a+'); fcntl.lockf(f, fcntl.LOCK_EX); f.truncate(0); f.write(str(os.getpid())+'\\n'); f.flush(); time.sleep(600)";
+        let inner = format!("exec -a qemu-system-x86_64 python3 -c \"$0\" -pidfile \"$1\" -device virtio-net-pci,mac=52:54:00:aa:00:01");
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "bash", "-c"]);
+                c
+            }
+            None => {
+                let mut c = Command::new("bash");
+                c.arg("-c");
+                c
+            }
+        };
+        let child = cmd.arg(inner).arg(script).arg(pidfile).stdin(Stdio::null()).spawn().unwrap_or_else(|e| panic!("fake qemu: {e}"));
+        let t0 = Instant::now();
+        while std::fs::read_to_string(pidfile).map(|s| s.trim().is_empty()).unwrap_or(true) {
+            assert!(t0.elapsed() < Duration::from_secs(10), "fake qemu did not write its pidfile");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        FakeQemu(child)
+    }
+}
+
+impl Drop for FakeQemu {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn vm_dir(vms: &Path, name: &str) -> PathBuf {
+    let d = vms.join(name);
+    std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(d.join("console.log"), "").unwrap_or_else(|e| panic!("{e}"));
+    d
+}
+
+#[test]
+fn missing_stopped_stale_and_reused_pidfiles() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let vms = tmp.path();
+    std::fs::write(vms.join("registry.json"), r#"{"vms": {"ghost": {"ip_address": "192.0.2.1"}, "fargo": {"mac_address": "52:54:00:15:7a:e3", "ip_address": "192.0.2.7"}}, "other": 1}"#).unwrap_or_else(|e| panic!("{e}"));
+    let fargo = vm_dir(vms, "fargo");
+    std::fs::create_dir_all(vms.join("not-a-vm")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(vms.join(".hidden")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(vms.join(".hidden/console.log"), "").unwrap_or_else(|e| panic!("{e}"));
+    let disk = vms.join("disky");
+    std::fs::create_dir_all(&disk).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(disk.join("root.qcow2"), "").unwrap_or_else(|e| panic!("{e}"));
+
+    let rows = json_status(vms, &[]);
+    let names: Vec<&str> = rows.iter().filter_map(|r| r["name"].as_str()).collect();
+    assert_eq!(names, ["disky", "fargo", "ghost"], "sorted, VMs only");
+    assert_eq!(row(&rows, "ghost")["status"], "missing");
+    assert_eq!(row(&rows, "fargo")["status"], "stopped");
+    assert_eq!(row(&rows, "fargo")["ipv4"], Value::Null);
+    assert_eq!(row(&rows, "fargo")["mac"], "52:54:00:15:7a:e3");
+
+    // a dead pid
+    std::fs::write(fargo.join("qemu.pid"), "4000000\n").unwrap_or_else(|e| panic!("{e}"));
+    let rows = json_status(vms, &["fargo"]);
+    assert_eq!(row(&rows, "fargo")["status"], "stopped");
+    assert!(row(&rows, "fargo")["detail"].as_str().unwrap_or("").contains("not running"));
+    // junk
+    std::fs::write(fargo.join("qemu.pid"), "$(reboot)\n").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(row(&json_status(vms, &["fargo"]), "fargo")["status"], "stopped");
+    // a live pid that is not QEMU (pid reuse)
+    let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(fargo.join("qemu.pid"), format!("{}\n", sleeper.id())).unwrap_or_else(|e| panic!("{e}"));
+    let rows = json_status(vms, &["fargo"]);
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    assert_eq!(row(&rows, "fargo")["status"], "stopped");
+    assert!(row(&rows, "fargo")["detail"].as_str().unwrap_or("").contains("not QEMU"), "{rows:?}");
+
+    // a live QEMU-like process without any candidate address: initializing, MAC known
+    std::fs::remove_file(fargo.join("qemu.pid")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(vms.join("registry.json"), r#"{"vms": {"fargo": {}}}"#).unwrap_or_else(|e| panic!("{e}"));
+    let q = FakeQemu::start(&fargo.join("qemu.pid"), None);
+    let rows = json_status(vms, &["fargo"]);
+    assert_eq!(row(&rows, "fargo")["status"], "initializing", "{rows:?}");
+    assert_eq!(row(&rows, "fargo")["mac"], "52:54:00:aa:00:01", "MAC from the QEMU command line");
+    // SIGKILL: the pidfile stays behind, the VM is stopped
+    drop(q);
+    let rows = json_status(vms, &["fargo"]);
+    assert_eq!(row(&rows, "fargo")["status"], "stopped", "{rows:?}");
+}
+
+#[test]
+fn names_that_are_odd_are_shown_exactly_and_never_reach_a_shell() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let vms = tmp.path();
+    let names = ["my vm", "it's", "$(touch pwned)", "a;b", "ünïcode", "<img src=x onerror=alert(1)>", "tab\tname"];
+    for n in names {
+        vm_dir(vms, n);
+    }
+    std::fs::write(vms.join("registry.json"), r#"{"vms": {"../../etc": {"ip_address": "192.0.2.9"}}}"#).unwrap_or_else(|e| panic!("{e}"));
+    let rows = json_status(vms, &[]);
+    for n in names {
+        assert_eq!(row(&rows, n)["status"], "stopped", "{n}");
+    }
+    assert_eq!(row(&rows, "../../etc")["status"], "missing");
+    assert!(!vms.join("pwned").exists() && !Path::new("pwned").exists());
+    // the table escapes control characters
+    let out = run(vmbar().arg("--vms-dir").arg(vms).arg("status"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("tab\\tname"), "{text}");
+    // non-UTF-8 names are shown with \xNN and do not collide
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let a = vms.join(std::ffi::OsStr::from_bytes(b"bad\xff"));
+        let b = vms.join(std::ffi::OsStr::from_bytes(b"bad\xfe"));
+        for d in [&a, &b] {
+            std::fs::create_dir_all(d).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(d.join("console.log"), "").unwrap_or_else(|e| panic!("{e}"));
+        }
+        let rows = json_status(vms, &[]);
+        row(&rows, "bad\\xff");
+        row(&rows, "bad\\xfe");
+    }
+}
+
+#[test]
+fn broken_registry_is_reported_and_left_untouched() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let vms = tmp.path();
+    vm_dir(vms, "fargo");
+    let broken = "{\"vms\": {\"fargo\": {\"ip_address\": \"10.1";
+    std::fs::write(vms.join("registry.json"), broken).unwrap_or_else(|e| panic!("{e}"));
+    let rows = json_status(vms, &[]);
+    assert!(row(&rows, "fargo")["detail"].as_str().unwrap_or("").contains("does not parse"), "{rows:?}");
+    assert_eq!(std::fs::read_to_string(vms.join("registry.json")).unwrap_or_default(), broken);
+}
+
+#[test]
+fn exit_codes() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let vms = tmp.path();
+    vm_dir(vms, "fargo");
+    let code = |c: &mut Command| run(c).status.code();
+    assert_eq!(code(vmbar().arg("--vms-dir").arg(vms).args(["ip", "fargo"])), Some(4));
+    assert_eq!(code(vmbar().arg("--vms-dir").arg(vms).args(["ip", "nowhere"])), Some(3));
+    assert_eq!(code(vmbar().arg("--vms-dir").arg(vms.join("absent")).arg("status")), Some(1));
+    assert_eq!(code(vmbar().arg("--frobnicate")), Some(2));
+    assert_eq!(code(vmbar().arg("--vms-dir").arg(vms).args(["ip", "fargo", "--wait", "--timeout", "1"])), Some(4));
+    let cfg = vms.join("bad.toml");
+    std::fs::write(&cfg, "vms_dir = [").unwrap_or_else(|e| panic!("{e}"));
+    let out = run(vmbar().arg("--config").arg(&cfg).arg("status"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not parse"));
+    // env var for the VMs folder, flag wins
+    let out = run(vmbar().env("VMBAR_VMS_DIR", vms).args(["status", "--json"]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("fargo"));
+    assert_eq!(code(vmbar().env("VMBAR_VMS_DIR", vms).arg("--vms-dir").arg(vms.join("absent")).arg("status")), Some(1));
+    assert_eq!(code(vmbar().args(["completions", "bash"])), Some(0));
+}
+
+#[test]
+fn inspect_reports_the_corpus_answers() {
+    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/samples");
+    let inspect = |kind: &str, file: &str, args: &[&str]| -> Value {
+        let out = run(vmbar().args(["inspect", kind]).arg(corpus.join(file)).args(args));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    };
+    let v = inspect("console", "console-cloudinit-25.2-noble-qemu-slirp-eth0.log", &["--mac", "52:54:0:12:34:56"]);
+    assert_eq!(v["ipv4"], "10.0.2.15");
+    assert_eq!(v["ssh_user"], "ubuntu");
+    let v = inspect("console", "console-cirros-qemu-network-info-ifinfo.log", &["--mac", "52:54:00:12:34:56"]);
+    assert_eq!(v["ipv4"], "10.0.13.15");
+    let v = inspect("neighbours", "arp-macos-an-multipass-fixture-bridge100-duplicate-mac.txt", &["--mac", "56:3d:f6:7f:39:a7"]);
+    assert_eq!(v["ipv4"], Value::Null);
+    assert_eq!(v["ipv4_all"].as_array().map(Vec::len), Some(2));
+    let v = inspect("neighbours", "arp-macos-a-hostnames-incomplete-no-ifscope-bridged-vm-en0.txt", &["--mac", "52:54:00:0c:03:09"]);
+    assert_eq!(v["ipv4"], "10.33.16.44");
+    let v = inspect("leases", "dhcpd_leases-macos-multipass-truncated-dup-name-zero-stripped.txt", &["--name", "primary"]);
+    assert_eq!(v["ipv4"], "192.168.64.6");
+    let v = inspect("leases", "libvirt-dnsmasq-virbr-status-client-id-01.json", &["--mac", "52:54:00:c4:89:1c"]);
+    assert_eq!(v["ipv4"], "192.168.121.51");
+    // stdin
+    let mut child = vmbar().args(["inspect", "neighbours", "-", "--mac", "52:54:00:6e:91:c3"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("{e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        let _ = stdin.write_all(&std::fs::read(corpus.join("ip-neigh-linux-docker0-virbr0-stale-incomplete.txt")).unwrap_or_default());
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert_eq!(v["ipv4"], "192.168.122.11");
+    // a bad MAC is a usage error
+    assert_eq!(run(vmbar().args(["inspect", "neighbours", "-", "--mac", "zz"]).stdin(Stdio::null())).status.code(), Some(2));
+}
+
+// ---------------------------------------------------------------------------
+// Privileged: a fake VM on a veth pair in network namespaces of our own.
+
+/// Returns false (after printing SKIPPED) when the test cannot run here; panics
+/// instead under VMBAR_REQUIRE_PRIVILEGED=1.
+fn privileged(test: &str) -> bool {
+    let why = if !nix::unistd::geteuid().is_root() {
+        Some("not root")
+    } else if Command::new("ip").args(["netns", "list"]).output().map(|o| !o.status.success()).unwrap_or(true) {
+        Some("`ip netns` unavailable")
+    } else {
+        None
+    };
+    match why {
+        None => true,
+        Some(why) => {
+            assert!(std::env::var("VMBAR_REQUIRE_PRIVILEGED").as_deref() != Ok("1"), "{test}: cannot run ({why}) but VMBAR_REQUIRE_PRIVILEGED=1");
+            println!("SKIPPED: {test}: {why}");
+            false
+        }
+    }
+}
+
+/// Two namespaces joined by a veth pair: `host` (10.201.X.1/24, where vmbar
+/// runs) and `vm` (10.201.X.2/24 with the fake VM's MAC, a fake sshd).
+struct Lab {
+    host: String,
+    vm: String,
+    ip: Ipv4Addr,
+}
+
+impl Lab {
+    fn new(tag: &str, mac: &str) -> Lab {
+        let n = std::process::id() % 200 + 20;
+        let host = format!("vmbt-{tag}-h{}", std::process::id());
+        let vm = format!("vmbt-{tag}-v{}", std::process::id());
+        let sh = |args: &str| {
+            let st = Command::new("sh").arg("-c").arg(args).status().unwrap_or_else(|e| panic!("{e}"));
+            assert!(st.success(), "failed: {args}");
+        };
+        let _ = Command::new("ip").args(["netns", "del", &host]).status();
+        let _ = Command::new("ip").args(["netns", "del", &vm]).status();
+        sh(&format!("ip netns add {host} && ip netns add {vm}"));
+        sh(&format!("ip -n {host} link add eth0 type veth peer name eth0 netns {vm}"));
+        sh(&format!("ip -n {vm} link set eth0 address {mac}"));
+        sh(&format!("ip -n {host} addr add 10.201.{n}.1/24 dev eth0 && ip -n {host} link set eth0 up && ip -n {host} link set lo up"));
+        sh(&format!("ip -n {vm} addr add 10.201.{n}.2/24 dev eth0 && ip -n {vm} link set eth0 up && ip -n {vm} link set lo up"));
+        Lab { host, vm, ip: Ipv4Addr::new(10, 201, n as u8, 2) }
+    }
+
+    /// A listener in the VM namespace that sends an SSH banner on port 22.
+    fn sshd(&self) -> Child {
+        let script = "import socket,time\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0',22)); s.listen(16)\nwhile True:\n  c,_=s.accept(); c.sendall(b'SSH-2.0-OpenSSH_9.6p1 fake\\r\\n'); c.close()";
+        let c = Command::new("ip").args(["netns", "exec", &self.vm, "python3", "-c", script]).spawn().unwrap_or_else(|e| panic!("{e}"));
+        std::thread::sleep(Duration::from_millis(300));
+        c
+    }
+
+    fn vmbar(&self, vms: &Path, args: &[&str]) -> Output {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.host, env!("CARGO_BIN_EXE_vmbar"), "--vms-dir"])
+            .arg(vms)
+            .args(args)
+            .env("VMBAR_CONFIG", test_config())
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        out
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.host]).status();
+        let _ = Command::new("ip").args(["netns", "del", &self.vm]).status();
+    }
+}
+
+#[test]
+fn registry_hint_is_confirmed_by_the_neighbour_table_and_ssh_banner_makes_running() {
+    if !privileged("registry_hint_is_confirmed_by_the_neighbour_table") {
+        return;
+    }
+    let mac = "52:54:00:aa:00:01";
+    let lab = Lab::new("ok", mac);
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let vms = tmp.path();
+    let fargo = vm_dir(vms, "fargo");
+    let reg = format!("{{\n  \"vms\": {{\n    \"fargo\": {{\"mac_address\": \"{mac}\", \"ip_address\": \"{}\", \"ssh_user\": \"ubuntu\", \"cpus\": 2.50}}\n  }}\n}}\n", lab.ip);
+    std::fs::write(vms.join("registry.json"), &reg).unwrap_or_else(|e| panic!("{e}"));
+    let _qemu = FakeQemu::start(&fargo.join("qemu.pid"), None);
+
+    // No SSH yet: the address answers with a refusal -> confirmed -> booting.
+    let out = lab.vmbar(vms, &["status", "--json"]);
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let r = row(&rows, "fargo");
+    assert_eq!(r["status"], "booting", "{rows:?} {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(r["ipv4"], lab.ip.to_string());
+    assert_eq!(r["source"], "registry");
+
+    let mut sshd = lab.sshd();
+    let out = lab.vmbar(vms, &["status", "--json"]);
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let _ = sshd.kill();
+    let _ = sshd.wait();
+    assert_eq!(row(&rows, "fargo")["status"], "running", "{rows:?}");
+    assert_eq!(row(&rows, "fargo")["ssh_user"], "ubuntu");
+    let out = lab.vmbar(vms, &["ip", "fargo"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), lab.ip.to_string());
+    // the registry was already right: untouched byte for byte
+    assert_eq!(std::fs::read_to_string(vms.join("registry.json")).unwrap_or_default(), reg);
+}
+
+#[test]
+fn stale_registry_address_of_another_mac_is_rejected_and_corrected_from_the_neighbour_table() {
+    if !privileged("stale_registry_address_of_another_mac_is_rejected") {
+        return;
+    }
+    let lab = Lab::new("st", "52:54:00:bb:00:02");
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let vms = tmp.path();
+    let fargo = vm_dir(vms, "fargo");
+    // The registry says fargo (MAC ..:01) is at the address that another machine (..:02) holds.
+    let reg = format!("{{\"vms\": {{\"fargo\": {{\"mac_address\": \"52:54:00:aa:00:01\", \"ip_address\": \"{}\", \"x\": [1, 2.0]}}}}, \"keep\": true}}", lab.ip);
+    std::fs::write(vms.join("registry.json"), &reg).unwrap_or_else(|e| panic!("{e}"));
+    let _qemu = FakeQemu::start(&fargo.join("qemu.pid"), None);
+    let out = lab.vmbar(vms, &["status", "--json"]);
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let r = row(&rows, "fargo");
+    assert_eq!(r["status"], "initializing", "{rows:?}");
+    assert_eq!(r["ipv4"], Value::Null);
+    assert!(r["detail"].as_str().unwrap_or("").contains("52:54:00:bb:00:02"), "{r:?}");
+    assert_eq!(std::fs::read_to_string(vms.join("registry.json")).unwrap_or_default(), reg, "never written with an unconfirmed address");
+
+    // Now the VM really is ..:02 (the user fixed the MAC): confirmed, and the
+    // registry gets the address in place, nothing else changed.
+    let reg2 = reg.replace("52:54:00:aa:00:01", "52:54:00:bb:00:02").replace(&lab.ip.to_string(), "10.250.0.9");
+    std::fs::write(vms.join("registry.json"), &reg2).unwrap_or_else(|e| panic!("{e}"));
+    // the neighbour table has the real address for the MAC from the earlier probe
+    let out = lab.vmbar(vms, &["status", "--json"]);
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(row(&rows, "fargo")["ipv4"], lab.ip.to_string(), "{rows:?}");
+    assert_eq!(row(&rows, "fargo")["source"], "neighbours");
+    assert_eq!(std::fs::read_to_string(vms.join("registry.json")).unwrap_or_default(), reg2.replace("10.250.0.9", &lab.ip.to_string()));
+}
