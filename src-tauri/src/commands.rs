@@ -1,0 +1,174 @@
+//! The commands the window may call (each granted by name in `capabilities/main-window.json`).
+//! They take VM names, never addresses or text to copy: the app looks the VM up and copies only
+//! what the engine confirmed.
+
+use serde::Deserialize;
+use tauri::{AppHandle, Manager, State, WebviewWindow};
+
+use crate::error::AppError;
+use crate::state::{ui_state, Shared, UiState};
+
+/// The window's state (VMs, settings, tray problem).
+#[tauri::command]
+pub fn get_state(shared: State<'_, Shared>) -> UiState {
+    ui_state(&shared.lock(), shared.opts.pinned)
+}
+
+/// Copies the VM's confirmed IPv4; returns the text copied.
+#[tauri::command]
+pub fn copy_ip(app: AppHandle, name: String) -> Result<String, AppError> {
+    crate::actions::copy_ip(&app, &name)
+}
+
+/// Copies the VM's ssh command; returns the text copied.
+#[tauri::command]
+pub fn copy_ssh(app: AppHandle, name: String) -> Result<String, AppError> {
+    crate::actions::copy_ssh(&app, &name)
+}
+
+/// Opens a terminal running ssh to the VM.
+#[tauri::command]
+pub fn open_ssh(app: AppHandle, name: String) -> Result<(), AppError> {
+    crate::actions::open_ssh(&app, &name)
+}
+
+/// Asks the engine for a refresh now.
+#[tauri::command]
+pub fn refresh_now(app: AppHandle) {
+    crate::engine::refresh_now(&app);
+}
+
+/// The settings form as submitted.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SettingsForm {
+    /// The VMs folder (absolute, or starting with `~/`).
+    pub vms_dir: String,
+    /// The registry file.
+    pub registry: String,
+    /// The default ssh user; `None` or empty for none.
+    pub ssh_user: Option<String>,
+    /// Notifications on or off.
+    pub notifications: bool,
+    /// Open at login.
+    pub open_at_login: bool,
+}
+
+/// A valid default ssh user: 1-64 characters of `A-Za-z0-9._-`, not starting with `-`
+/// (POSIX portable user names; keeps the ssh command free of shell syntax).
+pub fn valid_ssh_user(user: &str) -> bool {
+    !user.is_empty()
+        && user.len() <= 64
+        && !user.starts_with('-')
+        && user.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// Writes the changed settings into the config file (comments and unknown keys kept), reloads
+/// them, reconfigures the engine and returns the new window state.
+///
+/// # Errors
+/// [`AppError::Settings`] for an invalid value or a config file that cannot be written.
+#[tauri::command]
+pub fn save_settings(app: AppHandle, settings: SettingsForm) -> Result<UiState, AppError> {
+    let shared = app.state::<Shared>();
+    let (current, login_now) = {
+        let inner = shared.lock();
+        (crate::state::settings_view(&inner.settings, inner.open_at_login), inner.open_at_login)
+    };
+    let edit = edit_from_form(&current, &settings)?;
+    let path = shared.lock().settings.config_path.clone();
+    vmbar_engine::config::save(&path, &edit).map_err(|e| AppError::Settings(e.to_string()))?;
+    if settings.open_at_login != login_now {
+        crate::actions::set_open_at_login(&app, settings.open_at_login)?;
+    }
+    crate::engine::reload_settings(&app)?;
+    let inner = shared.lock();
+    Ok(ui_state(&inner, shared.opts.pinned))
+}
+
+/// The config change for a submitted form: only the keys whose value differs from what is shown
+/// (so an untouched default registry path is not frozen into the file).
+///
+/// # Errors
+/// [`AppError::Settings`] for an empty folder or file, or an invalid ssh user.
+pub fn edit_from_form(current: &crate::state::SettingsView, form: &SettingsForm) -> Result<vmbar_engine::config::SettingsEdit, AppError> {
+    let vms_dir = form.vms_dir.trim();
+    let registry = form.registry.trim();
+    let user = form.ssh_user.as_deref().map(str::trim).unwrap_or("");
+    if vms_dir.is_empty() || registry.is_empty() {
+        return Err(AppError::Settings("the VMs folder and the registry file cannot be empty".into()));
+    }
+    if vms_dir.contains('\0') || registry.contains('\0') {
+        return Err(AppError::Settings("paths cannot contain NUL".into()));
+    }
+    if !user.is_empty() && !valid_ssh_user(user) {
+        return Err(AppError::Settings(format!("invalid ssh user {user:?} (letters, digits, . _ - only)")));
+    }
+    let changed = |new: &str, old: &str| (new != old).then(|| new.to_string());
+    Ok(vmbar_engine::config::SettingsEdit {
+        vms_dir: changed(vms_dir, &current.vms_dir.value),
+        registry: changed(registry, &current.registry.value),
+        ssh_user: changed(user, current.ssh_user.value.as_deref().unwrap_or("")),
+        notifications: (form.notifications != current.notifications.value).then_some(form.notifications),
+        open_at_login: None, // written by set_open_at_login with the entry's real state
+    })
+}
+
+/// Turns open at login on or off; returns the autostart entry's state afterwards.
+#[tauri::command]
+pub fn set_open_at_login(app: AppHandle, enabled: bool) -> Result<bool, AppError> {
+    crate::actions::set_open_at_login(&app, enabled)
+}
+
+/// Hides the window (Escape), unless `--show` pinned it.
+#[tauri::command]
+pub fn hide_window(window: WebviewWindow, shared: State<'_, Shared>) {
+    if !shared.opts.pinned {
+        let _ = window.hide();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{Field, SettingsView};
+
+    fn view() -> SettingsView {
+        let f = |v: &str| Field { value: v.to_string(), overridden_by: None };
+        SettingsView {
+            vms_dir: f("/home/u/vms"),
+            registry: f("/home/u/vms/registry.json"),
+            ssh_user: Field { value: None, overridden_by: None },
+            notifications: Field { value: true, overridden_by: None },
+            open_at_login: Field { value: false, overridden_by: None },
+            config_path: "/home/u/.config/vmbar/config.toml".into(),
+        }
+    }
+
+    fn form(vms: &str, reg: &str, user: Option<&str>, notif: bool) -> SettingsForm {
+        SettingsForm { vms_dir: vms.into(), registry: reg.into(), ssh_user: user.map(Into::into), notifications: notif, open_at_login: false }
+    }
+
+    #[test]
+    fn only_changed_keys_are_written() {
+        let e = edit_from_form(&view(), &form("/home/u/vms", "/home/u/vms/registry.json", None, true)).unwrap();
+        assert_eq!(e, Default::default());
+        let e = edit_from_form(&view(), &form("/srv/vms ", "/home/u/vms/registry.json", Some("ubuntu"), false)).unwrap();
+        assert_eq!(e.vms_dir.as_deref(), Some("/srv/vms"));
+        assert_eq!(e.registry, None);
+        assert_eq!(e.ssh_user.as_deref(), Some("ubuntu"));
+        assert_eq!(e.notifications, Some(false));
+    }
+
+    #[test]
+    fn clearing_the_user_writes_an_empty_string_and_bad_values_are_refused() {
+        let mut v = view();
+        v.ssh_user.value = Some("ubuntu".into());
+        let e = edit_from_form(&v, &form("/home/u/vms", "/home/u/vms/registry.json", Some(""), true)).unwrap();
+        assert_eq!(e.ssh_user.as_deref(), Some(""));
+        assert!(edit_from_form(&v, &form("", "/r", None, true)).is_err());
+        for bad in ["a b", "x'y", "-oProxyCommand=sh", "u@h", "$(id)"] {
+            assert!(edit_from_form(&v, &form("/v", "/r", Some(bad), true)).is_err(), "{bad}");
+        }
+        assert!(valid_ssh_user("ubuntu-22.04_x"));
+    }
+}

@@ -1,0 +1,193 @@
+//! When to send a desktop notification: "NAME is ready" once per boot when a VM reaches
+//! `running`, "NAME stopped" when it goes from booting or running to stopped. Pure: it only reads
+//! the engine's events and reports, so the rule is tested without a notification server.
+//!
+//! Once per boot is keyed by the engine's [`BootId`] (QEMU pid + start time + guest boot offset):
+//! an SSH flap (running -> booting -> running in the same boot) does not notify again, a reboot
+//! (new `BootId`) does, and a VM first seen already running (the app's start, the first update,
+//! whose events have `from: None`) is remembered as announced without a notification.
+
+use std::collections::HashMap;
+
+use vmbar_engine::{BootId, Status, StatusEvent, VmReport};
+
+/// What kind of notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The VM reached `running` in a boot not announced before.
+    Ready,
+    /// The VM went from booting or running to stopped.
+    Stopped,
+}
+
+/// One notification to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// Ready or stopped.
+    pub kind: Kind,
+    /// The VM's name.
+    pub name: String,
+    /// "fargo is ready" / "fargo stopped".
+    pub title: String,
+    /// Ready: the confirmed IPv4 and the ssh command on two lines. Stopped: the last status.
+    pub body: String,
+}
+
+/// The once-per-boot memory: for each VM, the last boot announced as ready (or seen running at
+/// start). Lives as long as the app.
+#[derive(Debug, Default)]
+pub struct NotifyRule {
+    announced: HashMap<String, Option<BootId>>,
+}
+
+impl NotifyRule {
+    /// An empty memory (nothing announced yet).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes one engine update (its events, and the reports after it) and returns the notices to
+    /// send, in event order. `ssh_command` gives a VM's `ssh ...` line (the engine's quoting).
+    /// Call it for every update, also when notifications are off, so that turning them on later
+    /// does not announce old boots.
+    pub fn observe(
+        &mut self,
+        events: &[StatusEvent],
+        vms: &[VmReport],
+        ssh_command: impl Fn(&VmReport) -> Option<String>,
+    ) -> Vec<Notice> {
+        let mut out = Vec::new();
+        for ev in events {
+            match (ev.from, ev.to) {
+                // First sighting (app start, or a VM that appeared): remember, never notify.
+                (None, to) => {
+                    if to == Status::Running {
+                        self.announced.insert(ev.name.clone(), ev.boot);
+                    }
+                }
+                (Some(from), Status::Running) if from != Status::Running => {
+                    if self.announced.get(&ev.name) == Some(&ev.boot) {
+                        continue; // the same boot: an SSH or cloud-init flap
+                    }
+                    self.announced.insert(ev.name.clone(), ev.boot);
+                    let vm = vms.iter().find(|v| v.name == ev.name);
+                    // Only a confirmed address: the report's (confirmed) or the event's.
+                    let ip = vm.and_then(|v| v.ipv4.filter(|_| v.confirmed)).or(ev.ipv4);
+                    let mut lines = Vec::new();
+                    if let Some(ip) = ip {
+                        lines.push(ip.to_string());
+                    }
+                    if let Some(cmd) = vm.and_then(&ssh_command) {
+                        lines.push(cmd);
+                    }
+                    if lines.is_empty() {
+                        lines.push("running".into());
+                    }
+                    out.push(Notice {
+                        kind: Kind::Ready,
+                        name: ev.name.clone(),
+                        title: format!("{} is ready", ev.name),
+                        body: lines.join("\n"),
+                    });
+                }
+                (Some(from @ (Status::Booting | Status::Running)), Status::Stopped) => out.push(Notice {
+                    kind: Kind::Stopped,
+                    name: ev.name.clone(),
+                    title: format!("{} stopped", ev.name),
+                    body: format!("was {from}"),
+                }),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{ev, vm};
+
+    fn boot(pid: u32, console: Option<u64>) -> Option<BootId> {
+        Some(BootId { pid, started: 1_700_000_000, console_boot: console })
+    }
+
+    fn ssh(v: &VmReport) -> Option<String> {
+        v.ipv4.map(|ip| format!("ssh ubuntu@{ip}"))
+    }
+
+    #[test]
+    fn ready_once_per_boot_with_ip_and_ssh_command() {
+        let mut r = NotifyRule::new();
+        let vms = [vm("fargo", Status::Running, Some("10.0.0.5"))];
+        assert!(r.observe(&[ev("fargo", None, Status::Stopped, boot(0, None))], &vms, ssh).is_empty());
+        let b = boot(42, None);
+        assert!(r.observe(&[ev("fargo", Some(Status::Stopped), Status::Initializing, b)], &vms, ssh).is_empty());
+        assert!(r.observe(&[ev("fargo", Some(Status::Initializing), Status::Booting, b)], &vms, ssh).is_empty());
+        let n = r.observe(&[ev("fargo", Some(Status::Booting), Status::Running, b)], &vms, ssh);
+        assert_eq!(
+            n,
+            [Notice {
+                kind: Kind::Ready,
+                name: "fargo".into(),
+                title: "fargo is ready".into(),
+                body: "10.0.0.5\nssh ubuntu@10.0.0.5".into()
+            }]
+        );
+        // SSH flaps in the same boot: no second notice.
+        assert!(r.observe(&[ev("fargo", Some(Status::Running), Status::Booting, b)], &vms, ssh).is_empty());
+        assert!(r.observe(&[ev("fargo", Some(Status::Booting), Status::Running, b)], &vms, ssh).is_empty());
+    }
+
+    #[test]
+    fn guest_reboot_in_the_same_qemu_notifies_again() {
+        let mut r = NotifyRule::new();
+        let vms = [vm("fargo", Status::Running, Some("10.0.0.5"))];
+        r.observe(&[ev("fargo", None, Status::Booting, boot(42, None))], &vms, ssh);
+        assert_eq!(r.observe(&[ev("fargo", Some(Status::Booting), Status::Running, boot(42, None))], &vms, ssh).len(), 1);
+        let b2 = boot(42, Some(9000));
+        r.observe(&[ev("fargo", Some(Status::Running), Status::Initializing, b2)], &vms, ssh);
+        let n = r.observe(&[ev("fargo", Some(Status::Initializing), Status::Running, b2)], &vms, ssh);
+        assert_eq!(n.len(), 1);
+        assert_eq!(n[0].title, "fargo is ready");
+    }
+
+    #[test]
+    fn already_running_at_start_is_not_announced_until_its_next_boot() {
+        let mut r = NotifyRule::new();
+        let vms = [vm("fargo", Status::Running, Some("10.0.0.5")), vm("other", Status::Stopped, None)];
+        let b = boot(7, None);
+        let first = [ev("fargo", None, Status::Running, b), ev("other", None, Status::Stopped, None)];
+        assert!(r.observe(&first, &vms, ssh).is_empty());
+        // A flap of the already-running VM: still nothing.
+        r.observe(&[ev("fargo", Some(Status::Running), Status::Booting, b)], &vms, ssh);
+        assert!(r.observe(&[ev("fargo", Some(Status::Booting), Status::Running, b)], &vms, ssh).is_empty());
+        // QEMU restarted: a new boot, announced.
+        let n = r.observe(&[ev("fargo", Some(Status::Booting), Status::Running, boot(8, None))], &vms, ssh);
+        assert_eq!(n.len(), 1);
+    }
+
+    #[test]
+    fn stopped_only_from_booting_or_running() {
+        let mut r = NotifyRule::new();
+        let vms = [vm("fargo", Status::Stopped, None)];
+        let stop = |from| ev("fargo", Some(from), Status::Stopped, None);
+        let n = r.observe(&[stop(Status::Running)], &vms, ssh);
+        assert_eq!(n.len(), 1);
+        assert_eq!((n[0].kind, n[0].title.as_str()), (Kind::Stopped, "fargo stopped"));
+        assert_eq!(r.observe(&[stop(Status::Booting)], &vms, ssh).len(), 1);
+        assert!(r.observe(&[stop(Status::Initializing)], &vms, ssh).is_empty());
+        assert!(r.observe(&[stop(Status::Missing)], &vms, ssh).is_empty());
+        assert!(r.observe(&[ev("fargo", None, Status::Stopped, None)], &vms, ssh).is_empty());
+    }
+
+    #[test]
+    fn a_candidate_never_reaches_the_notification() {
+        let mut r = NotifyRule::new();
+        let mut v = vm("fargo", Status::Running, None);
+        v.candidate = Some(vmbar_engine::Candidate { ipv4: "192.168.1.23".parse().unwrap(), source: vmbar_engine::Source::Registry });
+        let n = r.observe(&[ev("fargo", Some(Status::Booting), Status::Running, boot(1, None))], &[v], ssh);
+        assert_eq!(n.len(), 1);
+        assert!(!n[0].body.contains("192.168.1.23"), "{}", n[0].body);
+    }
+}

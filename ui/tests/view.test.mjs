@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fakeDocument, WINDOW_IDS } from './fake-dom.mjs';
+import { render, fillSettings } from '../js/view.js';
+
+const now = new Date('2026-11-30T10:00:00Z');
+const base = { since: '2026-11-30T09:59:00Z', detail: null, ssh_user: null, ssh_port: 22, candidate: null };
+const state = {
+  at: '2026-11-30T10:00:00Z', vms_dir: '/vms', vms_dir_exists: true, error: null, tray_problem: null,
+  vms: [
+    { ...base, name: 'zeta', status: 'stopped', ipv4: null, source: null, confirmed: false, ssh_command: null },
+    { ...base, name: '<img src=x onerror=alert(1)>', status: 'running', ipv4: '10.0.0.9', source: 'neighbours', confirmed: true, ssh_command: "ssh '<x>'@10.0.0.9", detail: '<b>bold</b>' },
+    { ...base, name: 'alpha', status: 'initializing', ipv4: null, source: null, confirmed: false, ssh_command: null,
+      candidate: { ipv4: '192.168.1.23', source: 'registry' } },
+  ],
+};
+
+test('rows are sorted, names and details are text, copy buttons follow the confirmed IP', () => {
+  const doc = fakeDocument(WINDOW_IDS);
+  const copies = [];
+  render(doc, state, now, { onCopy: (k, n) => copies.push([k, n]) });
+  const rows = doc.getElementById('vms').children;
+  assert.deepEqual(rows.map((r) => r.getAttribute('data-name')), ['<img src=x onerror=alert(1)>', 'alpha', 'zeta']);
+  const xss = rows[0];
+  const name = xss.querySelectorAll((e) => e.className === 'name')[0];
+  assert.equal(name.textContent, '<img src=x onerror=alert(1)>');
+  assert.equal(name.children.length, 0);
+  assert.match(xss.textContent, /<b>bold<\/b>/);
+  const [ipBtn, sshBtn] = xss.querySelectorAll((e) => e.tagName === 'BUTTON');
+  assert.equal(ipBtn.disabled, false);
+  assert.equal(ipBtn.getAttribute('aria-label'), 'Copy IP address of <img src=x onerror=alert(1)>');
+  ipBtn.click(); sshBtn.click();
+  const alpha = rows[1];
+  assert.match(alpha.textContent, /no IP yet/);
+  assert.match(alpha.textContent, /192\.168\.1\.23 unconfirmed \(registry\)/);
+  for (const b of alpha.querySelectorAll((e) => e.tagName === 'BUTTON')) { assert.equal(b.disabled, true); b.click(); }
+  assert.deepEqual(copies, [['ip', '<img src=x onerror=alert(1)>'], ['ssh', '<img src=x onerror=alert(1)>']]);
+  assert.equal(doc.getElementById('summary').textContent, '3 VMs: 1 initializing, 1 running, 1 stopped');
+  assert.equal(doc.getElementById('empty').hidden, true);
+  assert.equal(doc.getElementById('tray-problem').hidden, true);
+});
+
+test('empty folder, missing folder and tray problem messages', () => {
+  const doc = fakeDocument(WINDOW_IDS);
+  render(doc, { ...state, vms: [], vms_dir_exists: false, tray_problem: 'No system tray was found' }, now, { onCopy() {} });
+  assert.equal(doc.getElementById('empty').hidden, false);
+  assert.match(doc.getElementById('empty').textContent, /does not exist.*\/vms/s);
+  assert.equal(doc.getElementById('tray-problem').hidden, false);
+  assert.match(doc.getElementById('tray-problem').textContent, /No system tray/);
+});
+
+test('settings form shows overrides', () => {
+  const doc = fakeDocument(WINDOW_IDS);
+  fillSettings(doc, {
+    vms_dir: { value: '/tmp/v', overridden_by: '--vms-dir' }, registry: { value: '/r.json', overridden_by: null },
+    ssh_user: { value: null, overridden_by: null }, notifications: { value: true }, open_at_login: { value: false },
+    config_path: '/home/u/.config/vmbar/config.toml',
+  });
+  assert.equal(doc.getElementById('set-vms-dir').value, '/tmp/v');
+  assert.match(doc.getElementById('set-vms-dir-note').textContent, /--vms-dir/);
+  assert.equal(doc.getElementById('set-registry-note').textContent, '');
+  assert.equal(doc.getElementById('set-ssh-user').value, '');
+  assert.equal(doc.getElementById('set-notifications').checked, true);
+  assert.match(doc.getElementById('config-path').textContent, /config\.toml/);
+});
