@@ -48,7 +48,7 @@ struct FakeQemu(Child);
 impl FakeQemu {
     fn start(pidfile: &Path, netns: Option<&str>) -> FakeQemu {
         let script = "import fcntl,os,sys,time\nf=open(sys.argv[2],'a+'); fcntl.lockf(f, fcntl.LOCK_EX); f.truncate(0); f.write(str(os.getpid())+'\\n'); f.flush(); time.sleep(600)";
-        let inner = format!("exec -a qemu-system-x86_64 python3 -c \"$0\" -pidfile \"$1\" -device virtio-net-pci,mac=52:54:00:aa:00:01");
+        let inner = "exec -a qemu-system-x86_64 python3 -c \"$0\" -pidfile \"$1\" -device virtio-net-pci,mac=52:54:00:aa:00:01";
         let mut cmd = match netns {
             Some(ns) => {
                 let mut c = Command::new("ip");
@@ -384,4 +384,92 @@ fn stale_registry_address_of_another_mac_is_rejected_and_corrected_from_the_neig
     assert_eq!(row(&rows, "fargo")["ipv4"], lab.ip.to_string(), "{rows:?}");
     assert_eq!(row(&rows, "fargo")["source"], "neighbours");
     assert_eq!(std::fs::read_to_string(vms.join("registry.json")).unwrap_or_default(), reg2.replace("10.250.0.9", &lab.ip.to_string()));
+}
+
+/// Reads `vmbar watch --json` lines until one matches, with a deadline.
+struct Watch {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<Value>,
+    seen: Vec<Value>,
+}
+
+impl Watch {
+    fn start(mut cmd: Command) -> Watch {
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap_or_else(|e| panic!("{e}"));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("watch printed non-JSON {line:?}: {e}"));
+                if tx.send(v).is_err() {
+                    break;
+                }
+            }
+        });
+        Watch { child, lines, seen: Vec::new() }
+    }
+
+    fn expect(&mut self, name: &str, to: &str, within: Duration) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(v) => {
+                    self.seen.push(v.clone());
+                    if v["name"] == name && v["to"] == to {
+                        return v;
+                    }
+                }
+                Err(_) => panic!("no {name} -> {to} within {within:?}; saw {:#?}", self.seen),
+            }
+        }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn watch_follows_a_fake_vm_through_every_status() {
+    if !privileged("watch_follows_a_fake_vm_through_every_status") {
+        return;
+    }
+    let mac = "52:54:00:aa:00:01";
+    let lab = Lab::new("w", mac);
+    let sh = |args: &str| assert!(Command::new("sh").arg("-c").arg(args).status().map(|s| s.success()).unwrap_or(false), "{args}");
+    sh(&format!("ip -n {} link set eth0 down", lab.vm));
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let vms = tmp.path();
+    std::fs::write(vms.join("registry.json"), format!("{{\"vms\": {{\"fargo\": {{\"mac_address\": \"{mac}\", \"ip_address\": \"{}\"}}}}}}", lab.ip)).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = vms.join("fast.toml");
+    std::fs::write(&cfg, "[sources]\ndns = false\n[probe]\nssh_timeout_ms = 500\ninterval_fast_ms = 200\ninterval_slow_ms = 400\nssh_recheck_ms = 1000\n").unwrap_or_else(|e| panic!("{e}"));
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &lab.host, env!("CARGO_BIN_EXE_vmbar"), "--config"]).arg(&cfg).arg("--vms-dir").arg(vms).args(["watch", "--json"]);
+    let mut w = Watch::start(cmd);
+    let first = w.expect("fargo", "missing", Duration::from_secs(10));
+    assert_eq!(first["from"], Value::Null);
+    assert!(first["at"].as_str().is_some_and(|t| t.ends_with('Z') && t.len() == 24), "{first}");
+    let fargo = vm_dir(vms, "fargo");
+    w.expect("fargo", "stopped", Duration::from_secs(10));
+    let qemu = FakeQemu::start(&fargo.join("qemu.pid"), None);
+    w.expect("fargo", "initializing", Duration::from_secs(10));
+    sh(&format!("ip -n {} link set eth0 up", lab.vm));
+    let booting = w.expect("fargo", "booting", Duration::from_secs(15));
+    assert_eq!(booting["ipv4"], lab.ip.to_string());
+    assert_eq!(booting["from"], "initializing");
+    let mut sshd = lab.sshd();
+    let running = w.expect("fargo", "running", Duration::from_secs(10));
+    assert_eq!(running["from"], "booting");
+    let _ = sshd.kill();
+    let _ = sshd.wait();
+    drop(qemu); // SIGKILL; qemu.pid stays behind
+    let stopped = w.expect("fargo", "stopped", Duration::from_secs(10));
+    assert_eq!(stopped["ipv4"], Value::Null);
+    let statuses: Vec<String> = w.seen.iter().filter(|v| v["name"] == "fargo").map(|v| v["to"].as_str().unwrap_or("").to_owned()).collect();
+    assert_eq!(statuses, ["missing", "stopped", "initializing", "booting", "running", "stopped"], "{:#?}", w.seen);
 }

@@ -432,7 +432,7 @@ impl Engine {
             st.status = Some(decision.status);
             st.ipv4 = ipv4;
             let mut details = decision.details;
-            details.extend(l.details.drain(..));
+            details.append(&mut l.details);
             let ssh_user = l.entry.as_ref().and_then(|e| e.ssh_user.clone()).or(l.console_user.clone()).or(s.ssh_user.clone());
             reports.push(VmReport {
                 name: l.name.clone(),

@@ -4,7 +4,7 @@
 //! lock on the file for its whole life (`qemu_write_pidfile` in QEMU's
 //! `util/oslib-posix.c`). A process counts as this VM's QEMU only when
 //! - the owner of that lock (`fcntl(F_GETLK)`) is the pid in the file, or
-//! - its argv[0] is `qemu-system-*` (or `qemu-kvm`) and its `-pidfile`
+//! - its `argv[0]` is `qemu-system-*` (or `qemu-kvm`) and its `-pidfile`
 //!   argument resolves (against the process's working directory) to this
 //!   VM's pidfile (same device and inode).
 //!
@@ -232,7 +232,9 @@ mod os {
             l_sysid: 0,
         };
         fcntl(file, FcntlArg::F_GETLK(&mut fl)).map_err(std::io::Error::from)?;
-        if fl.l_type as i32 == nix::libc::F_UNLCK as i32 {
+        #[allow(clippy::unnecessary_cast)] // l_type is i16 on some OSes, i32 on others
+        let unlocked = fl.l_type as i32 == nix::libc::F_UNLCK as i32;
+        if unlocked {
             return Ok(None);
         }
         Ok(Some(u32::try_from(fl.l_pid).unwrap_or(0)))
