@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Fuzzes each parser that reads untrusted input for a bounded time (VMBAR_FUZZ_SECONDS,
+# default 45 s each) and prints the number of executions per target. Seeds: the samples in
+# ../shared/corpus/ (when present) plus generated hostile seeds; new inputs go to fuzz/corpus/.
+# Longer by hand: VMBAR_FUZZ_SECONDS=3600 scripts/test.d/40-fuzz.sh [target...]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+secs=${VMBAR_FUZZ_SECONDS:-45}
+targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(console neighbours leases registry)
+shared=../shared/corpus/samples
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "cargo-fuzz missing: run scripts/setup fuzz"; exit 1
+fi
+seeds=$(mktemp -d); trap 'rm -rf "$seeds"' EXIT
+for t in console neighbours leases registry; do mkdir -p "$seeds/$t" "fuzz/corpus/$t"; done
+if [ -d "$shared" ]; then
+  cp "$shared"/console-* "$shared"/journal-cloudinit-* "$shared"/syslog-* "$shared"/table-* "$seeds/console/" 2>/dev/null || true
+  cp "$shared"/arp-* "$shared"/ip-neigh-* "$shared"/proc-net-arp-* "$seeds/neighbours/" 2>/dev/null || true
+  cp "$shared"/dhcpd_leases-* "$shared"/libvirt-dnsmasq-* "$shared"/journal-dnsmasq-* "$seeds/leases/" 2>/dev/null || true
+  find "$shared" -name '*.json' -exec cp {} "$seeds/registry/" \; 2>/dev/null || true
+else
+  echo "note: $shared not found; fuzzing from generated seeds only"
+fi
+# Hostile seeds the samples do not cover.
+printf 'ci-info: | eth0 | True | 10.0.0.5 | 255.255.255.0 | global | 52:54:00:12:34:56 |\n\033]0;pwn\007\033[2J' > "$seeds/console/escapes"
+printf '{"vms":{"a b":{"ip_address":"10.0.0.1","mac_address":"52:54:00:12:34:56","x":[1,{"y":2}]},"$(id)":{}},"other":1.50}' > "$seeds/registry/basic"
+python3 -c 'print("[" * 200 + "]" * 200)' > "$seeds/registry/deep"
+printf '[{"dst":"10.0.0.2","dev":"virbr0","lladdr":"52:54:00:12:34:56","state":["STALE"]}]' > "$seeds/neighbours/json"
+printf '1700000000 52:54:00:12:34:56 10.0.0.3 vm *\n' > "$seeds/leases/dnsmasq"
+
+echo "fuzz: building the targets (engine crate only, nightly, sanitizer=address)"
+cargo +nightly fuzz build -O >/dev/null
+fail=0
+for t in "${targets[@]}"; do
+  log=$(mktemp)
+  # -timeout: one input taking > 10 s is reported as a hang; -rss_limit_mb catches blow-ups.
+  if cargo +nightly fuzz run -O "$t" "fuzz/corpus/$t" "$seeds/$t" -- \
+      -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 >"$log" 2>&1; then
+    runs=$(grep -Eo 'Done [0-9]+ runs' "$log" | grep -Eo '[0-9]+' | tail -1)
+    echo "fuzz $t: OK, ${runs:-?} executions in ${secs} s (corpus fuzz/corpus/$t: $(ls "fuzz/corpus/$t" | wc -l) inputs)"
+  else
+    echo "fuzz $t: FAILED"; tail -60 "$log"; fail=1
+  fi
+  rm -f "$log"
+done
+exit $fail
