@@ -178,6 +178,10 @@ pub fn write_ip(path: &Path, name: &str, ip: Ipv4Addr) -> Result<WriteOutcome, R
     let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io)?;
     lock.lock().map_err(io)?;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let prefix = temp_prefix(path);
+    // Under the lock no other vmbar is writing: a temporary file with our prefix
+    // is a leftover of a vmbar killed (SIGKILL, power loss) before its rename.
+    remove_leftovers(dir, &prefix);
     for _ in 0..5 {
         let base = match std::fs::read(path) {
             Ok(b) => b,
@@ -195,7 +199,7 @@ pub fn write_ip(path: &Path, name: &str, ip: Ipv4Addr) -> Result<WriteOutcome, R
             Splice::Unchanged => return Ok(WriteOutcome::Unchanged),
             Splice::Changed(t) => t,
         };
-        let mut tmp = tempfile::Builder::new().prefix(".registry.json.vmbar-").tempfile_in(dir).map_err(io)?;
+        let mut tmp = tempfile::Builder::new().prefix(&prefix).tempfile_in(dir).map_err(io)?;
         if let Ok(meta) = std::fs::metadata(path) {
             let _ = tmp.as_file().set_permissions(meta.permissions());
         }
@@ -214,6 +218,24 @@ pub fn write_ip(path: &Path, name: &str, ip: Ipv4Addr) -> Result<WriteOutcome, R
         return Ok(WriteOutcome::Written);
     }
     Err(RegistryError::Busy(path.to_owned()))
+}
+
+/// The prefix of write-back temporary files: `.<registry file name>.vmbar-tmp-`.
+fn temp_prefix(path: &Path) -> std::ffi::OsString {
+    let mut p = std::ffi::OsString::from(".");
+    p.push(path.file_name().unwrap_or("registry.json".as_ref()));
+    p.push(".vmbar-tmp-");
+    p
+}
+
+/// Removes temporary files that a killed vmbar left in `dir` (best effort).
+fn remove_leftovers(dir: &Path, prefix: &std::ffi::OsStr) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        if e.file_name().as_encoded_bytes().starts_with(prefix.as_encoded_bytes()) && e.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// The sidecar lock file that serialises vmbar's writers: `<registry>.vmbar-lock`.
@@ -325,6 +347,23 @@ mod tests {
         assert_eq!(write_ip(&path, "ghost", Ipv4Addr::new(1, 2, 3, 4))?, WriteOutcome::NoEntry);
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())?.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with(".registry")).collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn leftover_temporary_files_of_a_killed_writer_are_removed() -> Result<(), Box<dyn std::error::Error>> {
+        // Regression: a vmbar SIGKILLed between creating its temporary file and the
+        // rename left `.registry.json.vmbar-XXXX` in the VMs folder for ever.
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("registry.json");
+        std::fs::write(&path, REG)?;
+        let stale = dir.path().join(".registry.json.vmbar-tmp-AbC123");
+        std::fs::write(&stale, "half a regis")?;
+        let unrelated = dir.path().join(".registry.json.swp");
+        std::fs::write(&unrelated, "the user's editor")?;
+        assert_eq!(write_ip(&path, "fargo", Ipv4Addr::new(192, 168, 1, 78))?, WriteOutcome::Written);
+        assert!(!stale.exists(), "leftover temporary file kept");
+        assert!(unrelated.exists(), "a file vmbar does not own was removed");
         Ok(())
     }
 
