@@ -31,12 +31,27 @@ use tauri_plugin_autostart::ManagerExt as _;
 
 use crate::state::{Inner, Shared, StartOptions};
 
-/// Sends the current state to the window and rebuilds the tray menu.
+/// Sends the current state to the window and updates the tray, each only when it changed.
 pub fn publish(app: &AppHandle) {
     let shared = app.state::<Shared>();
-    let payload = state::ui_state(&shared.lock(), shared.opts.pinned);
-    if let Err(e) = app.emit_to(window::MAIN, "vmbar://state", payload) {
-        tracing::warn!("state not sent to the window: {e}");
+    let payload = {
+        let mut inner = shared.lock();
+        let payload = state::ui_state(&inner, shared.opts.pinned);
+        let mut key = serde_json::to_value(&payload).unwrap_or_default();
+        if let Some(o) = key.as_object_mut() {
+            o.remove("at");
+        }
+        if inner.last_payload.as_ref() == Some(&key) {
+            None
+        } else {
+            inner.last_payload = Some(key);
+            Some(payload)
+        }
+    };
+    if let Some(payload) = payload {
+        if let Err(e) = app.emit_to(window::MAIN, "vmbar://state", payload) {
+            tracing::warn!("state not sent to the window: {e}");
+        }
     }
     tray::update(app);
 }
@@ -81,6 +96,8 @@ pub fn run(builder: tauri::Builder<tauri::Wry>, opts: StartOptions) -> anyhow::R
             settings_error,
             tray_problem: None,
             rule: notify_rule::NotifyRule::new(),
+            last_payload: None,
+            last_tray: None,
         }),
     };
     let app = builder

@@ -41,6 +41,12 @@ pub struct Inner {
     pub open_at_login: bool,
     /// The once-per-boot notification memory.
     pub rule: NotifyRule,
+    /// The last payload sent to the window, without its `at` (the engine refreshes every
+    /// 0.5-5 s; an unchanged state is not re-sent, so the window keeps focus and selection).
+    pub last_payload: Option<serde_json::Value>,
+    /// The last tray menu, icon status and tooltip set (rebuilding an unchanged menu would close
+    /// an open menu on macOS and churn dbusmenu on Linux).
+    pub last_tray: Option<(crate::menu_model::MenuModel, Option<vmbar_engine::Status>, String)>,
 }
 
 /// The app's shared state (Tauri managed state).

@@ -76,9 +76,14 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
 pub fn update(app: &AppHandle) {
     let shared = app.state::<crate::state::Shared>();
     let (model, overall, tip) = {
-        let inner = shared.lock();
+        let mut inner = shared.lock();
         let err = inner.settings_error.as_deref().or(inner.error.as_deref());
-        (menu_model::build(&inner.vms, err, inner.open_at_login), menu_model::overall(&inner.vms), menu_model::summary(&inner.vms))
+        let next = (menu_model::build(&inner.vms, err, inner.open_at_login), menu_model::overall(&inner.vms), menu_model::summary(&inner.vms));
+        if inner.last_tray.as_ref() == Some(&next) {
+            return;
+        }
+        inner.last_tray = Some(next.clone());
+        next
     };
     let Some(tray) = app.tray_by_id(TRAY_ID) else { return };
     match build_menu(app, &model) {

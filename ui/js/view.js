@@ -53,8 +53,20 @@ export function renderRow(doc, vm, now, onCopy) {
 export function render(doc, state, now, handlers) {
   doc.getElementById('summary').textContent = state.error && state.vms?.length ? state.error : summaryText(state);
   const list = doc.getElementById('vms');
+  // Keyboard focus survives a re-render: remember the focused copy button by VM and kind.
+  const active = doc.activeElement;
+  const li = active && active.tagName === 'BUTTON' && active.parentNode && active.parentNode.parentNode;
+  const keep = li && li.getAttribute && li.getAttribute('data-name') !== null
+    ? { name: li.getAttribute('data-name'), cls: active.className } : null;
   const rows = sortVms(state.vms || []).map((vm) => renderRow(doc, vm, now, handlers.onCopy));
   list.replaceChildren(...rows);
+  if (keep) {
+    const row = rows.find((r) => r.getAttribute('data-name') === keep.name);
+    const btn = row && Array.from(row.children)
+      .flatMap((c) => Array.from(c.children || []))
+      .find((b) => b.className === keep.cls);
+    if (btn && !btn.disabled) btn.focus();
+  }
   const empty = doc.getElementById('empty');
   const msg = emptyMessage(state);
   empty.hidden = !msg;

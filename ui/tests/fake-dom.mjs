@@ -12,8 +12,8 @@ class FakeElement {
   getAttribute(k) { return this.attributes.has(k) ? this.attributes.get(k) : null; }
   hasAttribute(k) { return this.attributes.has(k); }
   get disabled() { return this.attributes.has('disabled'); }
-  appendChild(c) { this.children.push(c); return c; }
-  replaceChildren(...cs) { this.children = cs; }
+  appendChild(c) { c.parentNode = this; this.children.push(c); return c; }
+  replaceChildren(...cs) { for (const c of cs) c.parentNode = this; this.children = cs; }
   set textContent(t) { this.children = []; this._text = String(t); }
   get textContent() { return this._text + this.children.map((c) => c.textContent).join(''); }
   set innerHTML(_) { throw new Error('innerHTML used'); }

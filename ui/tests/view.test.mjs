@@ -63,3 +63,14 @@ test('settings form shows overrides', () => {
   assert.equal(doc.getElementById('set-notifications').checked, true);
   assert.match(doc.getElementById('config-path').textContent, /config\.toml/);
 });
+
+test('a focused copy button keeps the focus across a re-render', () => {
+  const doc = fakeDocument(WINDOW_IDS);
+  render(doc, state, now, { onCopy() {} });
+  const btn = doc.getElementById('vms').children[0].querySelectorAll((e) => e.className === 'copy-ssh')[0];
+  btn.focus();
+  render(doc, state, now, { onCopy() {} });
+  const again = doc.getElementById('vms').children[0].querySelectorAll((e) => e.className === 'copy-ssh')[0];
+  assert.notEqual(again, btn);
+  assert.equal(doc.activeElement, again);
+});
