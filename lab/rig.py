@@ -450,6 +450,15 @@ class VM:
         except OSError:
             return ""
 
+    def ssh_async(self, ip, command):
+        """Like ssh() but returns the running dbclient (for commands that end the session badly)."""
+        g = guest.build()
+        env = dict(os.environ, HOME=os.path.join(RUN, "ssh-home"))
+        os.makedirs(env["HOME"], exist_ok=True)
+        return subprocess.Popen(["ip", "netns", "exec", HOST_NS, "dbclient", "-y", "-y", "-i", g["ssh_key"],
+                                 f"root@{ip}", command], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+
     def ssh(self, ip, command, timeout=15):
         """Runs a command in the guest over SSH (dbclient, lab key) from the host namespace."""
         g = guest.build()
@@ -484,41 +493,54 @@ def register(vms_dir, name, mac, ip=None, registry=None, hostname=None):
 # ---------------------------------------------------------------- SSH banner probe
 
 PROBE_CODE = r"""
-import socket, sys, time, json
+# Opens a new connection to IP:22 every 100 ms and keeps each open up to 3 s (at most 10 at once),
+# so that a slow server (dropbear forking under TCG) is not penalised by reconnects, while a port
+# that accepts and stays silent (the guest's banner_delay) is seen the moment a real server takes
+# over. Closed port: refused at once, so it is simply retried.
+import json, selectors, socket, sys, time
 ip, deadline = sys.argv[1], time.time() + float(sys.argv[2])
-port_open = None
+sel = selectors.DefaultSelector()
+port_open = False
+next_conn = 0.0
+def emit(event, **kw):
+    print(json.dumps(dict(event=event, t_ms=int(time.time() * 1000), **kw)), flush=True)
 while time.time() < deadline:
-    s = socket.socket(); s.settimeout(0.3)
-    try:
-        s.connect((ip, 22))
-        if port_open is None:
-            port_open = int(time.time() * 1000)
-            print(json.dumps({"event": "port_open", "t_ms": port_open}), flush=True)
-        data = b""
-        end = time.time() + 0.25
-        while time.time() < end and b"\n" not in data:
-            try:
-                chunk = s.recv(256)
-            except socket.timeout:
-                continue
-            if not chunk:
-                break
-            data += chunk
-        if data.startswith(b"SSH-"):
-            print(json.dumps({"event": "banner", "t_ms": int(time.time() * 1000),
-                              "banner": data.split(b"\r\n")[0].decode(errors="replace")}), flush=True)
+    now = time.time()
+    if now >= next_conn and len(sel.get_map()) < 10:
+        s = socket.socket(); s.setblocking(False)
+        s.connect_ex((ip, 22))
+        sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE, {"t": now, "buf": b"", "up": False})
+        next_conn = now + 0.1
+    for key, ev in sel.select(timeout=0.01):
+        s, d = key.fileobj, key.data
+        if not d["up"]:
+            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0:
+                sel.unregister(s); s.close(); continue
+            d["up"] = True
+            sel.modify(s, selectors.EVENT_READ, d)
+            if not port_open:
+                port_open = True; emit("port_open")
+            continue
+        try:
+            chunk = s.recv(256)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            sel.unregister(s); s.close(); continue
+        d["buf"] += chunk
+        if d["buf"].startswith(b"SSH-") and b"\n" in d["buf"]:
+            emit("banner", banner=d["buf"].split(b"\r\n")[0].decode(errors="replace"))
             sys.exit(0)
-    except OSError:
-        pass
-    finally:
-        s.close()
-    time.sleep(0.05)
+    for key in list(sel.get_map().values()):
+        if time.time() - key.data["t"] > 3:
+            sel.unregister(key.fileobj); key.fileobj.close()
 sys.exit(1)
 """
 
 
 def banner_probe(ip, timeout_s=90):
-    """Starts the rig's own SSH probe in the host namespace: polls ip:22 every ~50 ms and prints
-    JSON events port_open and banner (host-clock ms). Returns the Popen (stdout = events)."""
+    """Starts the rig's own SSH probe in the host namespace: a new connection to ip:22 every 100 ms,
+    each held up to 3 s; prints JSON events port_open and banner (host-clock ms) and exits at the
+    first banner. Returns the Popen (stdout = events)."""
     return subprocess.Popen(["ip", "netns", "exec", HOST_NS, "python3", "-c", PROBE_CODE, ip, str(timeout_s)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
