@@ -229,6 +229,7 @@ def start_dnsmasq():
            f"--dhcp-range={DHCP_FIRST},{DHCP_LAST},255.255.255.0,{LEASE_TIME}",
            f"--dhcp-option=option:router,{ROUTER_IP}", f"--dhcp-option=option:dns-server,{ROUTER_IP}",
            f"--domain={DOMAIN}", f"--local=/{DOMAIN}/", "--expand-hosts", "--dhcp-authoritative",
+           "--domain-needed",  # an unknown plain name gets NXDOMAIN, as a home router (via its upstream) answers
            "--no-ping",  # no ICMP check before an offer: keeps boots short; the lab has no squatters
            f"--dhcp-leasefile={LEASES}", f"--dhcp-script={os.path.join(RUN, 'lease-hook')}",
            "--log-dhcp", f"--log-facility={os.path.join(RUN, 'dnsmasq.log')}", f"--pid-file={pidfile}"]
@@ -249,7 +250,7 @@ def start_dnsmasq():
 
 
 def dns_ready():
-    out = subprocess.run(["ip", "netns", "exec", HOST_NS, "python3", "-c",
+    out = subprocess.run(["ip", "netns", "exec", HOST_NS, sys.executable, "-c",
                           "import socket,sys\ntry: socket.gethostbyname('ready-check.lab.')\nexcept socket.gaierror as e: sys.exit(0 if e.errno == socket.EAI_NONAME else 1)\nsys.exit(0)"],
                          capture_output=True, timeout=5)
     return out.returncode == 0
@@ -542,5 +543,5 @@ def banner_probe(ip, timeout_s=90):
     """Starts the rig's own SSH probe in the host namespace: a new connection to ip:22 every 100 ms,
     each held up to 3 s; prints JSON events port_open and banner (host-clock ms) and exits at the
     first banner. Returns the Popen (stdout = events)."""
-    return subprocess.Popen(["ip", "netns", "exec", HOST_NS, "python3", "-c", PROBE_CODE, ip, str(timeout_s)],
+    return subprocess.Popen(["ip", "netns", "exec", HOST_NS, sys.executable, "-c", PROBE_CODE, ip, str(timeout_s)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)

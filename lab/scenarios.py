@@ -766,9 +766,9 @@ def main():
         for sid, title, _ in chosen:
             print(f"scenario {sid} {title}: SKIPPED: {'; '.join(why)}")
         print("rig: 0 scenarios booted a VM")
-        print(f"rig: 0 passed, {len(chosen) if require else 0} failed, {len(chosen)} skipped")
         if require:
-            print("VMBAR_REQUIRE_PRIVILEGED=1: a skipped scenario is a failure")
+            print("rig: VMBAR_REQUIRE_PRIVILEGED=1: a skipped scenario is a failure")
+        print(f"rig: 0 passed, {len(chosen) if require else 0} failed, {len(chosen)} skipped")
         return 1 if require else 0
     if not os.access(a.vmbar, os.X_OK):
         print(f"rig: no vmbar binary at {a.vmbar} (cargo build -p vmbar-cli)")
