@@ -280,10 +280,16 @@ impl Engine {
             }
             let Some(st) = self.vms.get_mut(&l.name) else { continue };
             let mut want: Vec<Ipv4Addr> = Vec::new();
-            let sticky_ip = st.sticky.map(|(ip, _)| ip);
-            for ip in l.console_ips.iter().copied().chain(l.candidates.iter().map(|c| c.ipv4)).chain(sticky_ip) {
-                if !want.contains(&ip) {
-                    want.push(ip);
+            match st.sticky {
+                // Confirmed for this boot: only its SSH port is checked; other hints
+                // (a stale registry address) are not probed again and again.
+                Some((ip, _)) => want.push(ip),
+                None => {
+                    for ip in l.console_ips.iter().copied().chain(l.candidates.iter().map(|c| c.ipv4)) {
+                        if !want.contains(&ip) {
+                            want.push(ip);
+                        }
+                    }
                 }
             }
             for ip in want {
