@@ -272,6 +272,17 @@ impl Engine {
             }
         }
 
+        // DNS answers of earlier refreshes are candidates now (probed below).
+        for l in locals.iter_mut() {
+            if let Some((_, Ok(addrs))) = self.vms.get(&l.name).and_then(|st| st.dns_last.as_ref()) {
+                for ip in dns::usable(addrs) {
+                    if l.liveness_up() && !l.candidates.iter().any(|c| c.ipv4 == ip) {
+                        l.candidates.push(Candidate { ipv4: ip, source: Source::Dns });
+                    }
+                }
+            }
+        }
+
         // 5. Probes: unconfirmed candidates, console addresses, SSH checks.
         let probe_timeout = Duration::from_millis(s.probe.ssh_timeout_ms);
         for l in locals.iter() {
@@ -358,7 +369,7 @@ impl Engine {
                 match res {
                     Ok(addrs) => {
                         for ip in dns::usable(addrs) {
-                            if !l.candidates.iter().any(|c| c.ipv4 == ip) {
+                            if l.liveness_up() && !l.candidates.iter().any(|c| c.ipv4 == ip) {
                                 l.candidates.push(Candidate { ipv4: ip, source: Source::Dns });
                                 if !st.probes.contains_key(&ip) {
                                     need_probe_again = true;

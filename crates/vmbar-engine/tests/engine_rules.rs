@@ -1,0 +1,276 @@
+//! The engine end to end on fake ports (no network, no VM): boots, reboots,
+//! QEMU restarts, contested console tables, DNS answers from the corpus's
+//! resolver samples, registry write-back.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use vmbar_engine::config::{self, Overrides, Settings};
+use vmbar_engine::dns::Resolver;
+use vmbar_engine::engine::{Engine, Ports, RefreshOptions, Snapshot};
+use vmbar_engine::neighbours::{self, NeighbourTable};
+use vmbar_engine::os::NeighbourSource;
+use vmbar_engine::probe::{BoxFuture, ProbeOutcome, Prober};
+use vmbar_engine::process::{ProcInfo, ProcessTable};
+use vmbar_engine::{Source, Status, StatusEvent, VmReport};
+
+#[derive(Default)]
+struct World {
+    procs: Mutex<HashMap<u32, ProcInfo>>,
+    answers: Mutex<HashMap<Ipv4Addr, ProbeOutcome>>,
+    neigh: Mutex<Vec<(Ipv4Addr, String)>>,
+    dns: Mutex<HashMap<String, Vec<Ipv4Addr>>>,
+    probed: Mutex<Vec<Ipv4Addr>>,
+}
+
+struct P(Arc<World>);
+impl ProcessTable for P {
+    fn process(&self, pid: u32) -> Option<ProcInfo> {
+        self.0.procs.lock().ok()?.get(&pid).cloned()
+    }
+    fn lock_owner(&self, _: &Path) -> std::io::Result<Option<u32>> {
+        Ok(None)
+    }
+}
+impl Prober for P {
+    fn probe(&self, addr: SocketAddrV4, _t: Duration) -> BoxFuture<ProbeOutcome> {
+        let w = self.0.clone();
+        Box::pin(async move {
+            if let Ok(mut p) = w.probed.lock() {
+                p.push(*addr.ip());
+            }
+            w.answers.lock().ok().and_then(|a| a.get(addr.ip()).cloned()).unwrap_or(ProbeOutcome::TimedOut)
+        })
+    }
+}
+impl NeighbourSource for P {
+    fn read(&self) -> BoxFuture<Result<NeighbourTable, String>> {
+        let rows = self.0.neigh.lock().map(|n| n.clone()).unwrap_or_default();
+        Box::pin(async move {
+            let mut text = String::from("IP address       HW type     Flags       HW address            Mask     Device\n");
+            for (ip, mac) in rows {
+                text.push_str(&format!("{ip:<16} 0x1         0x2         {mac}     *        br0\n"));
+            }
+            Ok(neighbours::parse(&text))
+        })
+    }
+}
+impl Resolver for P {
+    fn lookup(&self, name: String) -> BoxFuture<Result<Vec<Ipv4Addr>, String>> {
+        let r = self.0.dns.lock().ok().and_then(|d| d.get(&name).cloned());
+        Box::pin(async move { r.ok_or_else(|| "NXDOMAIN".to_string()) })
+    }
+}
+
+struct Setup {
+    _tmp: tempfile::TempDir,
+    vms: PathBuf,
+    world: Arc<World>,
+    engine: Engine,
+}
+
+fn qemu(pidfile: &Path, mac: &str) -> ProcInfo {
+    let argv = format!("qemu-system-x86_64 -device virtio-net-pci,mac={mac} -pidfile {}", pidfile.display());
+    ProcInfo { argv: argv.split(' ').map(str::to_owned).collect(), started: now_secs() - 5, cwd: None }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn setup(registry: &str, tweak: impl FnOnce(&mut Settings)) -> Setup {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let vms = tmp.path().to_owned();
+    std::fs::write(vms.join("registry.json"), registry).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = vms.join("none.toml");
+    let mut s = config::load(&Overrides { config_file: Some(cfg), vms_dir: Some(vms.clone()) }).unwrap_or_else(|e| panic!("{e}"));
+    tweak(&mut s);
+    let world = Arc::new(World::default());
+    let ports = Ports { processes: Arc::new(P(world.clone())), prober: Arc::new(P(world.clone())), resolver: Arc::new(P(world.clone())), neighbours: Arc::new(P(world.clone())) };
+    Setup { _tmp: tmp, vms, world, engine: Engine::with_ports(s, ports) }
+}
+
+impl Setup {
+    fn vm(&self, name: &str, pid: u32, mac: &str, console: &str) {
+        let d = self.vms.join(name);
+        std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(d.join("console.log"), console).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(d.join("qemu.pid"), format!("{pid}\n")).unwrap_or_else(|e| panic!("{e}"));
+        self.world.procs.lock().unwrap_or_else(|e| e.into_inner()).insert(pid, qemu(&d.join("qemu.pid"), mac));
+    }
+    fn append(&self, name: &str, text: &str) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().append(true).open(self.vms.join(name).join("console.log")).unwrap_or_else(|e| panic!("{e}"));
+        f.write_all(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    }
+    async fn refresh(&mut self) -> (Snapshot, Vec<StatusEvent>) {
+        self.engine.refresh(RefreshOptions { wait: Duration::from_millis(500) }).await
+    }
+    async fn row(&mut self, name: &str) -> VmReport {
+        let (snap, _) = self.refresh().await;
+        snap.vms.into_iter().find(|v| v.name == name).unwrap_or_else(|| panic!("no row {name}"))
+    }
+}
+
+fn table(mac: &str, ipv4: Option<&str>) -> String {
+    let mut t = String::from("[   20.1] cloud-init[600]: Cloud-init v. 25.2 running 'init' at Mon. Up 20 seconds.\n");
+    t.push_str("[   20.2] cloud-init[600]: ci-info: ++++++++++++Net device info++++++++++++\n");
+    t.push_str("[   20.2] cloud-init[600]: ci-info: | Device |  Up  |  Address  |  Mask  | Scope |     Hw-Address    |\n");
+    if let Some(ip) = ipv4 {
+        t.push_str(&format!("[   20.3] cloud-init[600]: ci-info: |  eth0  | True | {ip} | 255.255.255.0 | global | {mac} |\n"));
+    }
+    t.push_str(&format!("[   20.3] cloud-init[600]: ci-info: |  eth0  | True | fe80::1/64 | . | link | {mac} |\n"));
+    t.push_str("[   20.4] cloud-init[600]: ci-info: +--------+------+\n");
+    t
+}
+
+const MAC: &str = "52:54:00:15:7a:e3";
+const REG: &str = r#"{"vms": {"fargo": {"mac_address": "52:54:00:15:7a:e3", "ip_address": "192.168.1.23", "hostname": "fargo"}}}"#;
+
+fn ip(s: &str) -> Ipv4Addr {
+    s.parse().unwrap_or(Ipv4Addr::UNSPECIFIED)
+}
+
+#[tokio::test]
+async fn guest_reboot_with_a_new_lease_never_reports_the_old_address() {
+    let mut t = setup(REG, |s| s.sources.dns = false);
+    t.vm("fargo", 100, MAC, &table(MAC, Some("192.168.1.30")));
+    t.world.answers.lock().unwrap_or_else(|e| e.into_inner()).insert(ip("192.168.1.30"), ProbeOutcome::Banner("SSH-2.0-x".into()));
+    let r = t.row("fargo").await;
+    assert_eq!(r.status, Status::Booting, "SSH answers but cloud-init has not finished: {r:?}");
+    t.append("fargo", "[   30.0] cloud-init[900]: Cloud-init v. 25.2 finished at Mon. Datasource DataSourceNoCloud.  Up 30 seconds\n");
+    let r = t.row("fargo").await;
+    assert_eq!((r.status, r.ipv4, r.source), (Status::Running, Some(ip("192.168.1.30")), Some(Source::Console)));
+    let boot1 = r.boot;
+    // the registry learned the confirmed address, nothing else changed
+    let reg = std::fs::read_to_string(t.vms.join("registry.json")).unwrap_or_default();
+    assert_eq!(reg, REG.replace("192.168.1.23", "192.168.1.30"));
+
+    // The guest reboots inside the same QEMU: a kernel banner, then (first) no table yet.
+    t.append("fargo", "[  300.0] reboot: Restarting system\n[    0.000000] Linux version 6.1.0-28-amd64\n[    1.5] virtio_net virtio0 eth0: ready\n");
+    let r = t.row("fargo").await;
+    assert_eq!(r.status, Status::Initializing, "{r:?}");
+    assert_eq!(r.ipv4, None, "the old boot's address is not reported for the new boot");
+    assert_ne!(r.boot, boot1);
+    // The old address still answers SSH (another machine took it) and is still the registry hint:
+    // without the neighbour table mapping it to our MAC it is never confirmed.
+    let r = t.row("fargo").await;
+    assert_eq!(r.ipv4, None);
+    // The new boot's table names the new lease.
+    t.append("fargo", &table(MAC, Some("192.168.1.31")).replace("[   20.", "[   21."));
+    let r = t.row("fargo").await;
+    assert_eq!((r.status, r.ipv4), (Status::Booting, Some(ip("192.168.1.31"))));
+}
+
+#[tokio::test]
+async fn qemu_restart_ignores_the_console_of_the_previous_process() {
+    let mut t = setup(REG, |s| s.sources.dns = false);
+    t.vm("fargo", 100, MAC, &table(MAC, Some("192.168.1.30")));
+    let r = t.row("fargo").await;
+    assert_eq!(r.ipv4, Some(ip("192.168.1.30")));
+    // A new QEMU (another pid, started now) while console.log still holds the old boot
+    // (written before the new process started: its mtime is older).
+    let old = std::time::SystemTime::now() - Duration::from_secs(60);
+    let f = std::fs::File::options().append(true).open(t.vms.join("fargo/console.log")).unwrap_or_else(|e| panic!("{e}"));
+    f.set_modified(old).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(t.vms.join("fargo/qemu.pid"), "200\n").unwrap_or_else(|e| panic!("{e}"));
+    let mut p = qemu(&t.vms.join("fargo/qemu.pid"), MAC);
+    p.started = now_secs();
+    t.world.procs.lock().unwrap_or_else(|e| e.into_inner()).insert(200, p);
+    let r = t.row("fargo").await;
+    assert_eq!(r.status, Status::Initializing, "{r:?}");
+    assert_eq!(r.ipv4, None);
+    assert_eq!(r.boot.map(|b| b.pid), Some(200));
+}
+
+#[tokio::test]
+async fn a_console_table_claiming_another_vms_address_confirms_neither() {
+    let reg = r#"{"vms": {"fargo": {"mac_address": "52:54:00:15:7a:e3"}, "evil": {"mac_address": "52:54:00:66:66:66"}}}"#;
+    let mut t = setup(reg, |s| s.sources.dns = false);
+    t.vm("fargo", 100, MAC, &table(MAC, Some("192.168.1.30")));
+    // evil's guest prints a table with fargo's address for its own MAC
+    t.vm("evil", 101, "52:54:00:66:66:66", &table("52:54:00:66:66:66", Some("192.168.1.30")));
+    let (snap, _) = t.refresh().await;
+    for v in &snap.vms {
+        assert_eq!(v.ipv4, None, "{v:?}");
+    }
+    // the neighbour table decides
+    t.world.neigh.lock().unwrap_or_else(|e| e.into_inner()).push((ip("192.168.1.30"), MAC.into()));
+    let (snap, _) = t.refresh().await;
+    let by = |n: &str| snap.vms.iter().find(|v| v.name == n).map(|v| v.ipv4);
+    assert_eq!(by("fargo"), Some(Some(ip("192.168.1.30"))));
+    assert_eq!(by("evil"), Some(None));
+}
+
+#[tokio::test]
+async fn a_guest_table_for_another_mac_is_not_this_vms_address() {
+    // The guest prints a table row with another VM's MAC: vmbar looks up only its own MAC.
+    let mut t = setup(REG, |s| {
+        s.sources.dns = false;
+        s.sources.registry = false;
+    });
+    t.vm("fargo", 100, MAC, &table("52:54:00:99:99:99", Some("192.168.1.77")));
+    let r = t.row("fargo").await;
+    assert_eq!(r.ipv4, None);
+}
+
+#[tokio::test]
+async fn dns_search_domain_answer_with_two_records_is_confirmed_only_for_our_mac() {
+    // Corpus #33: `www` resolves through the search domain to .26 and .25; the DNS
+    // server's own address .20 never counts. Here the VM's MAC sits at .25.
+    let reg = r#"{"vms": {"www": {"mac_address": "52:54:00:15:7a:e3"}}}"#;
+    let mut t = setup(reg, |s| {
+        s.sources.neighbours = false; // only DNS proposes; the neighbour table still confirms
+    });
+    t.vm("www", 100, MAC, "");
+    t.world.dns.lock().unwrap_or_else(|e| e.into_inner()).insert("www".into(), vec![ip("192.168.50.26"), ip("192.168.50.25")]);
+    t.world.answers.lock().unwrap_or_else(|e| e.into_inner()).insert(ip("192.168.50.25"), ProbeOutcome::Refused);
+    t.world.answers.lock().unwrap_or_else(|e| e.into_inner()).insert(ip("192.168.50.26"), ProbeOutcome::Refused);
+    t.world.neigh.lock().unwrap_or_else(|e| e.into_inner()).extend([(ip("192.168.50.25"), MAC.to_string()), (ip("192.168.50.26"), "52:54:00:aa:bb:cc".to_string())]);
+    let mut r = t.row("www").await;
+    for _ in 0..5 {
+        if r.ipv4.is_some() {
+            break;
+        }
+        r = t.row("www").await; // the DNS answer arrives, then its probe
+    }
+    assert_eq!((r.ipv4, r.source), (Some(ip("192.168.50.25")), Some(Source::Dns)), "{r:?}");
+    assert!(!t.world.probed.lock().unwrap_or_else(|e| e.into_inner()).contains(&ip("192.168.50.20")));
+}
+
+#[tokio::test]
+async fn dns_answer_of_a_nat_only_address_is_never_confirmed() {
+    // Corpus #42: the name answers 10.0.2.15 (a NAT-only address of another NIC);
+    // the neighbour table never maps it to the VM's MAC.
+    let reg = r#"{"vms": {"x": {"mac_address": "52:54:00:15:7a:e3"}}}"#;
+    let mut t = setup(reg, |_| {});
+    t.vm("x", 100, MAC, "");
+    t.world.dns.lock().unwrap_or_else(|e| e.into_inner()).insert("x".into(), vec![ip("10.0.2.15")]);
+    let mut r = t.row("x").await;
+    for _ in 0..3 {
+        r = t.row("x").await;
+    }
+    assert_eq!(r.ipv4, None);
+    assert_eq!(r.candidate.map(|c| (c.ipv4, c.source)), Some((ip("10.0.2.15"), Source::Dns)));
+    assert_eq!(r.status, Status::Initializing);
+}
+
+#[tokio::test]
+async fn events_report_every_change_once() {
+    let mut t = setup(REG, |s| s.sources.dns = false);
+    std::fs::create_dir_all(t.vms.join("fargo")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(t.vms.join("fargo/console.log"), "").unwrap_or_else(|e| panic!("{e}"));
+    let (_, ev) = t.refresh().await;
+    assert_eq!(ev.iter().map(|e| (e.from, e.to)).collect::<Vec<_>>(), vec![(None, Status::Stopped)]);
+    let (_, ev) = t.refresh().await;
+    assert!(ev.is_empty(), "{ev:?}");
+    t.vm("fargo", 100, MAC, &table(MAC, Some("192.168.1.30")));
+    let (_, ev) = t.refresh().await;
+    assert_eq!(ev.iter().map(|e| (e.from, e.to, e.ipv4)).collect::<Vec<_>>(), vec![(Some(Status::Stopped), Status::Booting, Some(ip("192.168.1.30")))]);
+    t.world.procs.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    let (_, ev) = t.refresh().await;
+    assert_eq!(ev.iter().map(|e| (e.from, e.to, e.ipv4)).collect::<Vec<_>>(), vec![(Some(Status::Booting), Status::Stopped, None)]);
+}
