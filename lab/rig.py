@@ -326,18 +326,20 @@ def probe_accel(timeout_s=6.0):
                               "-append", "console=ttyS0 panic=-1 vmbar.hostname=kvmprobe"],
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.time() + timeout_s
-        while time.time() < deadline and p.poll() is None:
-            try:
-                if "Run /init as init process" in open(con, errors="replace").read():
-                    _accel = "kvm"
-                    break
-            except OSError:
-                pass
-            time.sleep(0.2)
-        if p.poll() is None:
-            p.kill()
-        p.wait()
+        try:
+            deadline = time.time() + timeout_s
+            while time.time() < deadline and p.poll() is None:
+                try:
+                    if "Run /init as init process" in open(con, errors="replace").read():
+                        _accel = "kvm"
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.2)
+        finally:  # also on Ctrl-C: this QEMU (no NIC at all) is not inside a lab namespace
+            if p.poll() is None:
+                p.kill()
+            p.wait()
     with open(cache, "w") as f:
         f.write(_accel + "\n")
     return _accel

@@ -658,7 +658,7 @@ def s7_three_at_once(ctx):
 
 def s8_banner_delay(ctx):
     """SSH port open but no banner for a while, then the banner: booting until the banner."""
-    v = ctx.vm("slowssh", banner_delay=8)
+    v = ctx.vm("slowssh", banner_delay=10)
     w = ctx.vmbar.watch()
     w.wait_status("slowssh", "stopped", ctx.left(15))
     ctx.start(v)
@@ -673,7 +673,7 @@ def s8_banner_delay(ctx):
     if "banner" in probe.events:
         raise Fail("rig self-check: the banner came with the port")
     checks = 0
-    while "banner" not in probe.events and now_ms() < t_open + 7000:
+    while "banner" not in probe.events and now_ms() < t_open + 9000:
         if now_ms() > t_open + 1500:
             rows = ctx.vmbar.status("slowssh")
             if "banner" in probe.events:
@@ -681,8 +681,8 @@ def s8_banner_delay(ctx):
             expect_row(rows, "slowssh", status="booting", ipv4=ip)
             checks += 1
         time.sleep(1)
-    if checks < 2:
-        raise Fail(f"rig self-check: only {checks} status checks in the silent window")
+    if checks < 1:
+        raise Fail("rig self-check: no status check fitted in the silent window")
     banner_t = probe.wait_banner(ctx.left(30))
     _, run_line = w.wait_status("slowssh", "running", ctx.left(60))
     run_at = parse_at(run_line["at"])
@@ -692,8 +692,11 @@ def s8_banner_delay(ctx):
     check_order("slowssh", [o.get("to") for o in lines], "stopped")
     check_ips("slowssh", lines, {ip}, "its lease")
     booting = [o for o in lines if o.get("to") == "booting"]
-    if not booting or parse_at(booting[0]["at"]) > t_open + 1500 and parse_at(booting[0]["at"]) > lease_t + 8000:
-        ctx.note("slowssh: booting came late relative to the open port")
+    # what watch said throughout the silent window: the last line before the banner is `booting`
+    before = [o for o in lines if parse_at(o.get("at")) < banner_t - 500]
+    if not before or before[-1].get("to") != "booting":
+        raise Fail(f"slowssh: while port 22 was open without a banner, watch said "
+                   f"{show(before[-1]) if before else 'nothing'}; expected booting")
     ctx.measure("slowssh", "DHCP lease", lease_t, booting[0])
     ctx.note(f"slowssh: port 22 open without banner at {t_open}, banner at {banner_t} "
              f"({banner_t - t_open} ms later); booting throughout ({checks} status checks)")
