@@ -232,7 +232,7 @@ def start_dnsmasq():
            "--domain-needed",  # an unknown plain name gets NXDOMAIN, as a home router (via its upstream) answers
            "--no-ping",  # no ICMP check before an offer: keeps boots short; the lab has no squatters
            f"--dhcp-leasefile={LEASES}", f"--dhcp-script={os.path.join(RUN, 'lease-hook')}",
-           "--log-dhcp", f"--log-facility={os.path.join(RUN, 'dnsmasq.log')}", f"--pid-file={pidfile}"]
+           "--log-dhcp", "--log-queries", f"--log-facility={os.path.join(RUN, 'dnsmasq.log')}", f"--pid-file={pidfile}"]
     p = subprocess.Popen(["ip", "netns", "exec", ROUTER_NS] + cmd, stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=open(os.path.join(RUN, "dnsmasq.stderr"), "w"),
                          start_new_session=True)

@@ -419,6 +419,12 @@ def s3_each_source(ctx):
         ctx.write_config(sources=[src], path=cfg)
         rig.register(ctx.vms_dir, "solo", v.mac, ip if src == "registry" else None, ctx.registry)
         one = Vmbar(ctx.vmbar_bin, cfg, ctx)
+        if src == "dns":  # the rig's own lookup through the same resolver, for the record
+            t = now_ms()
+            g = subprocess.run(["ip", "netns", "exec", rig.HOST_NS, "getent", "ahostsv4", "solo"],
+                               capture_output=True, text=True, timeout=20)
+            ctx.note(f"rig's getent ahostsv4 solo: exit {g.returncode} in {now_ms() - t} ms: "
+                     f"{g.stdout.split()[:1]}")
         try:
             expect_row(one.status("solo"), "solo", status="running", ipv4=ip, source=src, confirmed=True)
         except Fail as e:
