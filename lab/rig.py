@@ -27,6 +27,7 @@ ROUTER_NS = "vmbar-router"
 HOST_NS = "vmbar-host"
 BRIDGE = "br0"
 ROUTER_IP = "10.77.0.1"
+ROUTER_MAC = "02:77:00:00:00:01"  # locally administered
 HOST_IP = "10.77.0.2"
 PREFIX = 24
 DHCP_FIRST, DHCP_LAST = "10.77.0.100", "10.77.0.199"
@@ -195,6 +196,10 @@ def setup_network(fresh_leases=True):
     r = ("ip", "-n", ROUTER_NS)
     sh(*r, "link", "set", "lo", "up")
     sh(*r, "link", "add", BRIDGE, "type", "bridge", "forward_delay", "0", "stp_state", "0")
+    # A fixed MAC, as a real router has: a bridge otherwise takes the lowest MAC of its ports and
+    # changes it whenever a VM's tap comes or goes, and the host's neighbour entry for the router
+    # (hence DNS) then points at a MAC nobody answers to for several seconds.
+    sh(*r, "link", "set", BRIDGE, "address", ROUTER_MAC)
     sh(*r, "addr", "add", f"{ROUTER_IP}/{PREFIX}", "dev", BRIDGE)
     sh(*r, "link", "set", BRIDGE, "up")
     # the veth pair is born in the router namespace; its peer goes straight into the host one
