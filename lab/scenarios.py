@@ -386,7 +386,21 @@ def s1_cold_boot(ctx):
         raise Fail(f"first watch line for fargo: {show(first)}; expected from null to missing")
     v.make_dir()
     i, _ = w.wait_status("fargo", "stopped", ctx.left(15))
+    p = ctx.vmbar.run("ip", "fargo")
+    if p.returncode != 4 or p.stdout.strip():
+        raise Fail(f"vmbar ip fargo while stopped: exit {p.returncode}, printed {p.stdout.strip()!r}; expected exit 4")
+    # `ip --wait` started before the boot must print the leased address once it is confirmed
+    waiter = subprocess.Popen(ctx.vmbar.cmd("ip", "fargo", "--wait", "--timeout", "150"), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
     ip = boot_and_follow(ctx, w, v, start_index=i, start_status="stopped", wait_start=False)
+    try:
+        out, err = waiter.communicate(timeout=ctx.left(30))
+    except subprocess.TimeoutExpired:
+        waiter.kill()
+        raise Fail("vmbar ip fargo --wait did not return although fargo is running")
+    ctx.note(f"$ vmbar ip fargo --wait --timeout 150 -> exit {waiter.returncode}: {out.strip()} {err.strip()[:200]}")
+    if waiter.returncode != 0 or out.strip() != ip:
+        raise Fail(f"vmbar ip fargo --wait: exit {waiter.returncode}, printed {out.strip()!r}; expected {ip}")
     check_order("fargo", w.statuses("fargo"), "missing")
     expect_row(ctx.vmbar.status("fargo"), "fargo", status="running", ipv4=ip, confirmed=True)
     p = ctx.vmbar.run("ip", "fargo")
@@ -798,6 +812,7 @@ def main():
     signal.signal(signal.SIGHUP, on_signal)
 
     results, t0 = [], time.time()
+    load_start = open("/proc/loadavg").read().split()[0]
     interrupted = None
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs))
     try:
@@ -847,7 +862,9 @@ def main():
     if a.record and table:
         body = (f"Real QEMU VMs ({rig.probe_accel().upper()}) on the lab's namespaced LAN, followed by "
                 f"`vmbar watch --json` with default probe intervals; {passed}/{len(chosen)} scenarios "
-                f"passed, {boots} VM boots, {a.jobs} scenarios at a time on this machine. Lease times come "
+                f"passed, {boots} VM boots, {a.jobs} scenarios at a time on this machine (1-minute load average "
+                f"{load_start} at the start, {open('/proc/loadavg').read().split()[0]} at the end: other jobs "
+                f"may share the machine). Lease times come "
                 f"from dnsmasq's --dhcp-script (host clock, ms); banner times from the rig's own probe "
                 f"(host namespace: a new connection every 100 ms, each held up to 3 s).\n\n" + table)
         subprocess.run([os.path.join(ROOT, "scripts", "bench-section"), "rig-delays",
