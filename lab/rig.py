@@ -14,8 +14,9 @@ Every DHCP lease event is timestamped on the host clock (ms) by dnsmasq's --dhcp
 RUN/lease-events.jsonl, which is what the rig's delay measurements use (dnsmasq's own log has
 1-second resolution).
 
-All processes the lab starts are found again by pid: pidfiles in RUN/ and VMS/NAME/qemu.pid, and
-`ip netns pids` of the two namespaces (a process inside a namespace the lab made is the lab's).
+All processes the lab starts are found again by pid: `ip netns pids` of the two namespaces (every
+process inside a namespace the lab made is the lab's: dnsmasq and QEMU in the router's, vmbar and
+the probes in the host's), and the Popen objects of the current run.
 """
 import fcntl, json, os, shutil, signal, socket, subprocess, sys, time
 
@@ -156,17 +157,11 @@ def teardown(quiet=False):
     """Removes everything a lab (this one or a crashed earlier one) left: processes inside the lab's
     namespaces (QEMU, dnsmasq, vmbar, probes; found by `ip netns pids` and our pidfiles), the
     namespaces (and with them the bridge, veth pair and taps) and the host namespace's resolv.conf."""
+    # dnsmasq and every QEMU run inside vmbar-router, vmbar and the probes inside vmbar-host:
+    # the processes of the two namespaces are exactly the lab's (pidfiles could be stale).
     pids = set(ns_pids(ROUTER_NS)) | set(ns_pids(HOST_NS))
-    for name in ("dnsmasq.pid",):
-        p = read_pidfile(os.path.join(RUN, name))
-        if p and p in pids:
-            pids.add(p)
     qemu_list = os.path.join(RUN, "qemu-pids")
-    if os.path.exists(qemu_list):  # QEMUs we started (they all run inside the router namespace)
-        for line in open(qemu_list):
-            p = line.strip()
-            if p.isdigit() and int(p) in ns_pids(ROUTER_NS):
-                pids.add(int(p))
+    if os.path.exists(qemu_list):
         os.remove(qemu_list)
     if pids and not quiet:
         log(f"teardown: stopping {len(pids)} lab process(es): {sorted(pids)}")
@@ -415,13 +410,11 @@ class VM:
                 raise RuntimeError(f"qemu {self.name} did not start: " +
                                    open(os.path.join(self.dir, "qemu.stderr")).read())
             time.sleep(0.05)
-        with open(os.path.join(RUN, "qemu-pids"), "a") as f:
-            f.write(f"{self.pid()}\n")
         return self
 
     def pid(self):
-        if self.proc and not getattr(self, "_daemon", False) and self.proc.poll() is None:
-            return self.proc.pid  # `ip netns exec` execs QEMU: same pid
+        if self.proc and self.proc.poll() is None:
+            return self.proc.pid  # `ip netns exec` execs QEMU: same pid (not with -daemonize)
         return read_pidfile(self.pidfile)
 
     def alive(self):
