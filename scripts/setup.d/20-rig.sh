@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real-VM rig (lab/): QEMU from bookworm-backports (bookworm's own qemu-system-x86 7.2 conflicts
-# with the qemu-utils 10.x the image ships), dnsmasq (DHCP + DNS of the simulated router),
+# with the qemu-utils 10.x the image ships), dnsmasq-base (DHCP + DNS of the simulated router; the
+# binary only: the `dnsmasq` package would also enable a system service in the root namespace),
 # busybox-static and dropbear-bin (the guest's initramfs), iproute2 (namespaces, bridge, veth, taps),
 # python3 (the rig and scenario runner, stdlib only). Then builds the guest under target/vmbar-lab/
 # (kernel taken with apt-get download + dpkg-deb -x; nothing is installed into the host's /boot).
