@@ -422,7 +422,8 @@ def s2_no_ipv4_logged(ctx):
 
 
 def s3_each_source(ctx):
-    """Each source alone (others off in [sources]) finds the right address; neighbours confirm."""
+    """Each source alone (others off in [sources]) finds the right address, confirmed by the
+    neighbour table; a wrong registry address alone confirms nothing; no source, no address."""
     v = ctx.vm("solo")
     w = ctx.vmbar.watch()
     ip = boot_and_follow(ctx, w, v)
@@ -443,6 +444,17 @@ def s3_each_source(ctx):
             expect_row(one.status("solo"), "solo", status="running", ipv4=ip, source=src, confirmed=True)
         except Fail as e:
             failures.append(f"[{src} only] {e}")
+    # the confirmation is real: the registry alone, pointing at an address nobody uses or at one
+    # another MAC answers for (the router's), confirms nothing
+    cfg = os.path.join(ctx.dir, "vmbar-registry.toml")
+    for wrong in ("10.77.0.250", rig.ROUTER_IP):
+        rig.register(ctx.vms_dir, "solo", v.mac, wrong, ctx.registry)
+        try:
+            row = Vmbar(ctx.vmbar_bin, cfg, ctx).status("solo").get("solo", {})
+            if row.get("ipv4") is not None or row.get("confirmed") or row.get("status") != "initializing":
+                failures.append(f"[registry only, registry says {wrong}] reports {show(row)}")
+        except Fail as e:
+            failures.append(f"[registry only, registry says {wrong}] {e}")
     # control: with every source off, nothing may claim an address
     cfg = os.path.join(ctx.dir, "vmbar-none.toml")
     ctx.write_config(sources=[], path=cfg)
