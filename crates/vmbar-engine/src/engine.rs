@@ -115,6 +115,8 @@ struct Local {
     dir_exists: bool,
     liveness: Liveness,
     mac: Option<MacAddr>,
+    /// The MAC came only from the guest's own console table (its claim, not a fact).
+    mac_from_console: bool,
     console_ips: Vec<Ipv4Addr>,
     cloud_init: CloudInitStage,
     console_user: Option<String>,
@@ -200,6 +202,7 @@ impl Engine {
             }
             locals.push(local);
         }
+        reject_borrowed_console_macs(&mut locals);
 
         // 3. Shared tables.
         let neigh_before = self.ports.neighbours.read().await;
@@ -488,7 +491,15 @@ fn local_evidence(s: &Settings, procs: &dyn ProcessTable, name: &str, dir: &Path
     if !valid_name {
         details.push("registry name is not a usable folder name".into());
     }
-    let liveness = if dir_exists { process::liveness(procs, &dir.join("qemu.pid")) } else { Liveness::Dead("no VM folder".into()) };
+    let pidfile = dir.join("qemu.pid");
+    let liveness = if !dir_exists {
+        Liveness::Dead("no VM folder".into())
+    } else if std::fs::metadata(&pidfile).is_ok_and(|m| !m.is_file()) {
+        // A FIFO or device would block the pidfile read (and the whole refresh) for ever.
+        Liveness::Dead("qemu.pid is not a regular file".into())
+    } else {
+        process::liveness(procs, &pidfile)
+    };
     let (pid, started) = match &liveness {
         Liveness::Alive { pid, started, .. } | Liveness::Unverified { pid, started, .. } => (Some(*pid), *started),
         Liveness::Dead(_) => (None, 0),
@@ -522,7 +533,8 @@ fn local_evidence(s: &Settings, procs: &dyn ProcessTable, name: &str, dir: &Path
             None
         }
     });
-    let mac = entry.as_ref().and_then(|e| e.mac_address).or(cmd_mac).or(console_mac);
+    let known_mac = entry.as_ref().and_then(|e| e.mac_address).or(cmd_mac);
+    let mac = known_mac.or(console_mac);
     let console_ips = match (&console_view, mac) {
         (Some(v), Some(m)) => v.table.as_ref().map(|t| t.ipv4_for(m)).unwrap_or_default(),
         _ => Vec::new(),
@@ -542,6 +554,7 @@ fn local_evidence(s: &Settings, procs: &dyn ProcessTable, name: &str, dir: &Path
         dir_exists,
         liveness,
         mac,
+        mac_from_console: known_mac.is_none() && mac.is_some(),
         console_ips,
         cloud_init: console_view.as_ref().map(|v| v.cloud_init).unwrap_or_default(),
         console_user: console_view.as_ref().and_then(|v| v.ssh_user().map(str::to_owned)),
@@ -549,6 +562,37 @@ fn local_evidence(s: &Settings, procs: &dyn ProcessTable, name: &str, dir: &Path
         details,
         boot,
         candidates: Vec::new(),
+    }
+}
+
+/// A MAC read only from a guest's console is that guest's claim: a guest can
+/// print any table. It is dropped (with the console's addresses) when it is
+/// another VM's known MAC (registry or QEMU command line), or when the
+/// consoles of two VMs both claim it, so a fake table never gives one VM
+/// another VM's address.
+fn reject_borrowed_console_macs(locals: &mut [Local]) {
+    let mut known: HashMap<MacAddr, String> = HashMap::new();
+    let mut claims: HashMap<MacAddr, usize> = HashMap::new();
+    for l in locals.iter() {
+        match (l.mac, l.mac_from_console) {
+            (Some(m), false) => {
+                known.insert(m, l.name.clone());
+            }
+            (Some(m), true) => *claims.entry(m).or_default() += 1,
+            _ => {}
+        }
+    }
+    for l in locals.iter_mut().filter(|l| l.mac_from_console) {
+        let Some(m) = l.mac else { continue };
+        let why = match known.get(&m) {
+            Some(other) if *other != l.name => format!("the console's table names {m}, the MAC of VM {other}: ignored"),
+            _ if claims.get(&m).copied().unwrap_or(0) > 1 => format!("the console's table names {m}, which another VM's console claims too: ignored"),
+            _ => continue,
+        };
+        l.details.push(why);
+        l.mac = None;
+        l.mac_from_console = false;
+        l.console_ips.clear();
     }
 }
 
@@ -584,6 +628,21 @@ fn list_vm_dirs(vms_dir: &Path) -> (Vec<(String, OsString)>, Option<String>) {
         }
         out.push((display_name(&os_name), os_name));
     }
+    // A non-UTF-8 name's `\xNN` spelling can equal a real UTF-8 folder name:
+    // mark the non-UTF-8 one so that both are shown and neither replaces the other.
+    let utf8: HashSet<String> = out.iter().filter(|(_, o)| o.to_str().is_some()).map(|(n, _)| n.clone()).collect();
+    let mut taken: HashSet<String> = utf8.clone();
+    for (name, os_name) in out.iter_mut() {
+        if os_name.to_str().is_some() {
+            continue;
+        }
+        let mut candidate = name.clone();
+        while taken.contains(&candidate) {
+            candidate.push_str(" (not UTF-8)");
+        }
+        taken.insert(candidate.clone());
+        *name = candidate;
+    }
     (out, None)
 }
 
@@ -591,11 +650,16 @@ fn looks_like_vm(dir: &Path) -> bool {
     if dir.join("console.log").exists() || dir.join("qemu.pid").exists() {
         return true;
     }
-    std::fs::read_dir(dir).map(|rd| rd.flatten().any(|e| {
-        let n = e.file_name();
-        let n = n.to_string_lossy();
-        n.ends_with(".qcow2") || n.ends_with(".img") || n.ends_with(".raw")
-    })).unwrap_or(false)
+    match std::fs::read_dir(dir) {
+        Ok(rd) => rd.flatten().any(|e| {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            n.ends_with(".qcow2") || n.ends_with(".img") || n.ends_with(".raw")
+        }),
+        // A folder the user may not read is shown (with the reason in its row),
+        // not silently dropped.
+        Err(e) => e.kind() == std::io::ErrorKind::PermissionDenied,
+    }
 }
 
 /// The shown name of a folder: itself when UTF-8; otherwise invalid bytes as `\xNN`.

@@ -87,7 +87,7 @@ pub enum RegistryError {
 /// [`RegistryError::Io`] when it cannot be read, [`RegistryError::Parse`] when
 /// it is not JSON, [`RegistryError::NoVms`] when `vms` is missing or not an object.
 pub fn read(path: &Path) -> Result<Option<Registry>, RegistryError> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match read_regular(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(RegistryError::Io { path: path.to_owned(), source: e }),
@@ -183,7 +183,7 @@ pub fn write_ip(path: &Path, name: &str, ip: Ipv4Addr) -> Result<WriteOutcome, R
     // is a leftover of a vmbar killed (SIGKILL, power loss) before its rename.
     remove_leftovers(dir, &prefix);
     for _ in 0..5 {
-        let base = match std::fs::read(path) {
+        let base = match read_regular(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(WriteOutcome::NoEntry),
             Err(e) => return Err(io(e)),
@@ -194,6 +194,11 @@ pub fn write_ip(path: &Path, name: &str, ip: Ipv4Addr) -> Result<WriteOutcome, R
             column: e.valid_up_to(),
             message: "not UTF-8".into(),
         })?;
+        // What `read` rejects is never written (serde_json limits nesting to 128
+        // levels; the splice alone would skip over deeper values).
+        if let Err(e @ RegistryError::Parse { .. }) = parse(path, &base) {
+            return Err(e);
+        }
         let new_text = match splice_ip(text, name, ip).map_err(|e| parse_error(path, &e))? {
             Splice::NoEntry => return Ok(WriteOutcome::NoEntry),
             Splice::Unchanged => return Ok(WriteOutcome::Unchanged),
@@ -207,7 +212,7 @@ pub fn write_ip(path: &Path, name: &str, ip: Ipv4Addr) -> Result<WriteOutcome, R
         tmp.as_file().sync_all().map_err(io)?;
         // The re-read just before the rename: if the other tool wrote meanwhile, redo
         // the splice on its version instead of overwriting it.
-        let now = std::fs::read(path).map_err(io)?;
+        let now = read_regular(path).map_err(io)?;
         if now != base {
             continue; // tmp is removed on drop
         }
@@ -218,6 +223,26 @@ pub fn write_ip(path: &Path, name: &str, ip: Ipv4Addr) -> Result<WriteOutcome, R
         return Ok(WriteOutcome::Written);
     }
     Err(RegistryError::Busy(path.to_owned()))
+}
+
+/// Reads a regular file; a FIFO, socket or device is an error, never a read
+/// that blocks the refresh (opened non-blocking, then checked with fstat).
+fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut opts = OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(nix::libc::O_NONBLOCK);
+    }
+    let mut f = opts.open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut out = Vec::new();
+    f.read_to_end(&mut out)?;
+    Ok(out)
 }
 
 /// The prefix of write-back temporary files: `.<registry file name>.vmbar-tmp-`.
