@@ -65,6 +65,9 @@ export function rowModel(vm, now) {
     candidateText,
     sinceText: Number.isNaN(since) ? '' : `for ${formatDuration(now.getTime() - since)}`,
     detail: vm.detail || null,
+    // macOS 15+ Local Network privacy blocks every probe: the engine says so in the detail, and
+    // the row shows it as a warning rather than a grey note, since the user must act.
+    detailIsWarning: Boolean(vm.detail && /Local Network|blocked/i.test(vm.detail)),
     copyIp: confirmed ? vm.ipv4 : null,
     sshCommand: confirmed && vm.ssh_command ? vm.ssh_command : null,
   };

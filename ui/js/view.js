@@ -45,7 +45,12 @@ export function renderRow(doc, vm, now, onCopy) {
     className: `vm vm-${m.status}`, 'data-name': m.name, 'data-status': m.status,
     'aria-label': `${m.name}: ${m.status}, ${m.ipText}`,
   }, [dot, title, actions, line2]);
-  if (m.detail) li.appendChild(el(doc, 'div', { className: 'detail', text: m.detail }));
+  if (m.detail) {
+    li.appendChild(el(doc, 'div', {
+      className: m.detailIsWarning ? 'detail warn' : 'detail', text: m.detail,
+      role: m.detailIsWarning ? 'alert' : null,
+    }));
+  }
   return li;
 }
 

@@ -70,3 +70,10 @@ test('settings form validation', () => {
   assert.equal(settingsFromForm({ vms_dir: '/v', registry: '/r', ssh_user: 'a b' }).ok, false);
   assert.equal(settingsFromForm({ vms_dir: '/v', registry: '/r', ssh_user: 'ubuntu' }).value.ssh_user, 'ubuntu');
 });
+
+test('a Local Network block detail is a warning, other details are notes', () => {
+  const blocked = 'connections to 192.168.64.5 are blocked (No route to host) although it is on the local network: on macOS 15 or later, allow vmbar in System Settings > Privacy & Security > Local Network';
+  assert.equal(rowModel(vm({ status: 'initializing', ipv4: null, confirmed: false, detail: blocked }), now).detailIsWarning, true);
+  assert.equal(rowModel(vm({ detail: 'SSH not ready' }), now).detailIsWarning, false);
+  assert.equal(rowModel(vm({}), now).detailIsWarning, false);
+});
