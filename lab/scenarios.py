@@ -883,7 +883,11 @@ def main():
                 f"(host namespace: a new connection every 100 ms, each held up to 3 s).\n\n" + table)
         subprocess.run([os.path.join(ROOT, "scripts", "bench-section"), "rig-delays",
                         "scripts/test rig  (lab/scenarios.py --record)"], input=body, text=True, cwd=ROOT)
-    print(f"\nrig: total {time.time() - t0:.0f} s; {booted} of {len(chosen)} scenarios booted a VM ({boots} VM boots)")
+    print()
+    for sid, ctx, err, dt in results:
+        first = err.splitlines()[0][:160] if err else ""
+        print(f"rig: scenario {sid} {ctx.title}: {'PASSED' if err is None else 'FAILED: ' + first}")
+    print(f"rig: total {time.time() - t0:.0f} s; {booted} of {len(chosen)} scenarios booted a VM ({boots} VM boots)")
     print(f"rig: {passed} passed, {failed} failed", flush=True)
     if interrupted:
         os._exit(1)  # scenario threads still unwinding must not hold the exit
