@@ -109,6 +109,7 @@ fn main() {
     big_console(&log, total);
     let len = std::fs::metadata(&log).unwrap().len();
     let mut engine = big.engine();
+    let label = if len >= 1 << 30 { format!("{:.0} GiB", len as f64 / (1u64 << 30) as f64) } else { format!("{} MiB", len >> 20) };
     let r0 = rchar();
     let (running, wall, cpu) = timed(|| refresh_running(&rt, &mut engine));
     let first_read = rchar() - r0;
@@ -116,7 +117,7 @@ fn main() {
     record(
         "console",
         &format!(
-            "{{\"case\": \"first\", \"file\": \"1 GiB\", \"file_bytes\": {len}, \"tail_bytes\": {}, \"wall_ms\": {:.3}, \"cpu_ms\": {:.3}, \"bytes_read\": {first_read}, \"running_after\": {running}, \"second_wall_ms\": {:.3}, \"second_cpu_ms\": {:.3}, \"running_after_second\": {running2}}}",
+            "{{\"case\": \"first\", \"file\": \"{label}\", \"file_bytes\": {len}, \"tail_bytes\": {}, \"wall_ms\": {:.3}, \"cpu_ms\": {:.3}, \"bytes_read\": {first_read}, \"running_after\": {running}, \"second_wall_ms\": {:.3}, \"second_cpu_ms\": {:.3}, \"running_after_second\": {running2}}}",
             engine.settings().console_tail_bytes,
             ms(wall),
             ms(cpu),
@@ -136,11 +137,11 @@ fn main() {
         }
     }
     let mut k = 0u64;
-    measure(&rt, &mut engine, &log, "1 GiB", 0, 200, &mut k);
-    measure(&rt, &mut engine, &log, "1 GiB", 1, 200, &mut k);
+    measure(&rt, &mut engine, &log, &label, 0, 200, &mut k);
+    measure(&rt, &mut engine, &log, &label, 1, 200, &mut k);
     measure(&rt, &mut small_engine, &small_log, "4 MiB", 1, 200, &mut k);
     for size in [1 << 10, 64 << 10, 1 << 20] {
-        measure(&rt, &mut engine, &log, "1 GiB", size, 20, &mut k);
+        measure(&rt, &mut engine, &log, &label, size, 20, &mut k);
     }
 
     let mut c = Criterion::default().sample_size(30).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3)).configure_from_args();
