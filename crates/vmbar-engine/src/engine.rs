@@ -170,7 +170,6 @@ impl Engine {
     /// VMs folder itself cannot be read.
     pub async fn refresh(&mut self, opts: RefreshOptions) -> (Snapshot, Vec<StatusEvent>) {
         let now = Utc::now();
-        let deadline = tokio::time::Instant::now() + opts.wait;
         let s = self.settings.clone();
 
         // 1. VMs and the registry.
@@ -208,6 +207,10 @@ impl Engine {
         let neigh_before = self.ports.neighbours.read().await;
         let leases = if s.sources.leases { read_leases(&s.lease_paths) } else { Vec::new() };
         let unix_now = now.timestamp();
+        // The wait budget is for the probes and lookups, so it starts when they do: reading
+        // many large console tails first must not use it up (a one-shot `vmbar status` of 50
+        // VMs with 3 MiB consoles otherwise awaited none of its probes).
+        let deadline = tokio::time::Instant::now() + opts.wait;
 
         // 4. Candidates; DNS lookups started.
         for l in locals.iter_mut() {
