@@ -205,6 +205,11 @@ impl ProcessTable for OsProcessTable {
         if p.thread_kind().is_some_and(|k| k == sysinfo::ThreadKind::Userland) {
             return None;
         }
+        // A zombie (killed, not yet reaped by its parent) has released its pidfile lock
+        // and its argv; it is not a live QEMU.
+        if matches!(p.status(), sysinfo::ProcessStatus::Zombie | sysinfo::ProcessStatus::Dead) {
+            return None;
+        }
         let argv = p.cmd().iter().map(|a| a.to_string_lossy().into_owned()).collect();
         Some(ProcInfo { argv, started: p.start_time(), cwd: p.cwd().map(Path::to_owned) })
     }
@@ -324,6 +329,22 @@ mod tests {
         let _ = child.kill();
         let _ = child.wait();
         assert_eq!(owner?, Some(child.id()));
+        Ok(())
+    }
+
+    #[test]
+    fn zombie_is_not_alive() -> Result<(), Box<dyn std::error::Error>> {
+        // A killed child that nobody reaps stays a zombie: it must not count as running.
+        let mut child = std::process::Command::new("sleep").arg("30").spawn()?;
+        let pid = child.id();
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL)?;
+        let t0 = std::time::Instant::now();
+        while OsProcessTable.process(pid).is_some() && t0.elapsed() < std::time::Duration::from_secs(5) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let seen = OsProcessTable.process(pid);
+        let _ = child.wait();
+        assert_eq!(seen, None, "zombie {pid} reported as a process");
         Ok(())
     }
 
