@@ -24,7 +24,7 @@ fi
 # Hostile seeds the samples do not cover.
 printf 'ci-info: | eth0 | True | 10.0.0.5 | 255.255.255.0 | global | 52:54:00:12:34:56 |\n\033]0;pwn\007\033[2J' > "$seeds/console/escapes"
 printf '{"vms":{"a b":{"ip_address":"10.0.0.1","mac_address":"52:54:00:12:34:56","x":[1,{"y":2}]},"$(id)":{}},"other":1.50}' > "$seeds/registry/basic"
-python3 -c 'print("[" * 200 + "]" * 200)' > "$seeds/registry/deep"
+{ printf '%.0s[' $(seq 200); printf '%.0s]' $(seq 200); } > "$seeds/registry/deep"
 printf '[{"dst":"10.0.0.2","dev":"virbr0","lladdr":"52:54:00:12:34:56","state":["STALE"]}]' > "$seeds/neighbours/json"
 printf '1700000000 52:54:00:12:34:56 10.0.0.3 vm *\n' > "$seeds/leases/dnsmasq"
 

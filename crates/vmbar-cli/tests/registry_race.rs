@@ -77,7 +77,7 @@ fn child_write_back_loop() {
         if pause_ms > 0 {
             std::thread::sleep(Duration::from_micros(rng.next() % (pause_ms * 1000 + 1)));
         }
-        let ip = if i % 2 == 0 { B } else { A };
+        let ip = if i.is_multiple_of(2) { B } else { A };
         match registry::write_ip(&path, "fargo", ip) {
             Ok(_) | Err(RegistryError::Busy(_)) => {}
             Err(e) => {
@@ -115,6 +115,26 @@ fn temp_files(dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The writers of one run; dropping it ends them all.
+struct Procs {
+    children: Vec<Child>,
+    other: Option<Child>,
+    stop: PathBuf,
+}
+
+impl Drop for Procs {
+    fn drop(&mut self) {
+        for c in self.children.iter_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::write(&self.stop, "");
+        if let Some(o) = self.other.as_mut() {
+            let _ = o.wait();
+        }
+    }
+}
+
 #[test]
 fn write_back_survives_sigkill_and_a_lockless_writer() -> R {
     if !have("jq") {
@@ -144,18 +164,20 @@ fn write_back_survives_sigkill_and_a_lockless_writer() -> R {
           fi
         done
     "#;
-    let mut other = Command::new("bash").arg("-c").arg(script).arg("writer").arg(&reg).arg(&log).arg(&stop).stderr(Stdio::null()).spawn()?;
+    let other = Command::new("bash").arg("-c").arg(script).arg("writer").arg(&reg).arg(&log).arg(&stop).stderr(Stdio::null()).spawn()?;
 
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos() as u64 | 1;
     let mut rng = Rng(seed);
     let t0 = Instant::now();
     let mut kills = 0u64;
-    let mut children: Vec<Child> = Vec::new();
+    // Killed on every exit path, a failed assertion included.
+    let mut procs = Procs { children: Vec::new(), other: Some(other), stop: stop.clone() };
+    let children = &mut procs.children;
     // Two vmbar processes at a time (the tray app and a `vmbar status`).
     let writes_so_far = || std::fs::read_to_string(&log).map(|t| t.lines().count() as u64).unwrap_or(0);
     let mut writes_seen = 0;
     while (kills < kills_wanted || writes_seen < writes_wanted) && t0.elapsed() < Duration::from_secs(300) {
-        if kills % 16 == 0 {
+        if kills.is_multiple_of(16) {
             writes_seen = writes_so_far();
         }
         while children.len() < 2 {
@@ -166,8 +188,9 @@ fn write_back_survives_sigkill_and_a_lockless_writer() -> R {
         std::thread::sleep(Duration::from_micros(rng.next() % 40_000));
         let i = (rng.next() % children.len() as u64) as usize;
         let mut c = children.swap_remove(i);
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::Signal::SIGKILL)?;
+        let killed = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::Signal::SIGKILL);
         c.wait()?;
+        killed?;
         kills += 1;
     }
     for mut c in children.drain(..) {
@@ -175,7 +198,9 @@ fn write_back_survives_sigkill_and_a_lockless_writer() -> R {
         let _ = c.wait();
     }
     std::fs::write(&stop, "")?;
-    other.wait()?;
+    if let Some(mut o) = procs.other.take() {
+        o.wait()?;
+    }
     let elapsed = t0.elapsed();
 
     // The state right after the last SIGKILL: it must parse already.
@@ -200,7 +225,7 @@ fn write_back_survives_sigkill_and_a_lockless_writer() -> R {
     println!(
         "registry race: {kills} SIGKILLs of vmbar writers, {jq_writes} lock-less jq writes, {lost} lost jq update(s) \
          (1 in {}), temporary files after the last kill: {leftovers_after_kill:?}, after the next write-back: {leftovers:?}, {:.1} s, seed {seed}",
-        if lost == 0 { "none".to_string() } else { (jq_writes / lost).to_string() },
+        jq_writes.checked_div(lost).map_or("none".to_string(), |n| n.to_string()),
         elapsed.as_secs_f64()
     );
 

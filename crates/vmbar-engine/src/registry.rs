@@ -217,7 +217,9 @@ pub fn write_ip(path: &Path, name: &str, ip: Ipv4Addr) -> Result<WriteOutcome, R
             let _ = tmp.as_file().set_permissions(meta.permissions());
         }
         tmp.write_all(&new_bytes).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
+        if !restoring {
+            tmp.as_file().sync_all().map_err(io)?;
+        } // else: every microsecond counts while our older-based version is in place; synced below
         // The re-read just before the rename: if the other tool wrote meanwhile, redo
         // the splice on its version instead of overwriting it.
         let now = read_regular(path).map_err(io)?;
@@ -229,6 +231,10 @@ pub fn write_ip(path: &Path, name: &str, ip: Ipv4Addr) -> Result<WriteOutcome, R
             // its version in between the re-read and the exchange is found here and
             // put back (with our value) in the next round instead of being lost.
             let displaced = read_regular(tmp.path()).map_err(io)?;
+            if restoring {
+                // The handle is still our file, now at `path`.
+                tmp.as_file().sync_all().map_err(io)?;
+            }
             drop(tmp); // removes the displaced file
             if displaced != expected {
                 carried = Some((displaced, new_bytes));
