@@ -160,7 +160,11 @@ pub struct VmReport {
     pub ssh_user: Option<String>,
     /// The SSH port: registry `ssh_port`, else 22.
     pub ssh_port: u16,
-    /// When the status last changed (RFC 3339, UTC); the engine's start for the first refresh.
+    /// When the status last changed (RFC 3339 UTC with milliseconds). For a VM's
+    /// first observation (and so always in a one-shot `vmbar status`) this is when
+    /// this vmbar process first saw the VM: a long-running `vmbar watch` or the
+    /// tray app knows the real moment of every later change.
+    #[serde(with = "rfc3339_millis")]
     pub since: DateTime<Utc>,
     /// Why the VM has this status, or what could not be read; `None` when there is nothing to say.
     pub detail: Option<String>,
