@@ -11,7 +11,9 @@ shared=../shared/corpus/samples
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "cargo-fuzz missing: run scripts/setup fuzz"; exit 1
 fi
-seeds=$(mktemp -d); trap 'rm -rf "$seeds"' EXIT
+seeds=$(mktemp -d)
+# The registry target writes into /dev/shm/vmbar-fuzz-registry-PID (libFuzzer exits without unwinding).
+trap 'rm -rf "$seeds" /dev/shm/vmbar-fuzz-registry-* /tmp/vmbar-fuzz-registry-*' EXIT
 for t in console neighbours leases registry; do mkdir -p "$seeds/$t" "fuzz/corpus/$t"; done
 if [ -d "$shared" ]; then
   cp "$shared"/console-* "$shared"/journal-cloudinit-* "$shared"/syslog-* "$shared"/table-* "$seeds/console/" 2>/dev/null || true
