@@ -152,8 +152,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Cmd::Inspect { kind, file, mac, name } => inspect::run(kind, &file, mac.as_deref(), name.as_deref()),
         Cmd::Status { names, json } => {
             let settings = config::load(&overrides).context("cannot load the configuration")?;
-            let rt = runtime()?;
-            rt.block_on(async move {
+            block_on(async move {
                 let wait = Duration::from_millis(settings.probe.ssh_timeout_ms.max(settings.probe.dns_timeout_ms) + 100);
                 let mut engine = Engine::new(settings);
                 let (snap, _) = engine.refresh(RefreshOptions { wait }).await;
@@ -175,8 +174,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Cmd::Ip { name, wait, timeout } => {
             let settings = config::load(&overrides).context("cannot load the configuration")?;
-            let rt = runtime()?;
-            rt.block_on(async move {
+            block_on(async move {
                 let budget = Duration::from_millis(settings.probe.ssh_timeout_ms.max(settings.probe.dns_timeout_ms) + 100);
                 let fast = Duration::from_millis(settings.probe.interval_fast_ms);
                 let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
@@ -224,8 +222,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Cmd::Watch { json } => {
             let settings = config::load(&overrides).context("cannot load the configuration")?;
-            let rt = runtime()?;
-            rt.block_on(async move {
+            block_on(async move {
                 let mon = monitor::spawn(settings);
                 let mut updates = mon.subscribe();
                 let mut first = true;
@@ -263,8 +260,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("cannot start the async runtime")
+/// Runs `fut` on a fresh runtime, then drops the runtime without waiting for
+/// blocking threads: a `getaddrinfo` stuck on a silent DNS server cannot be
+/// cancelled, and waiting for it would hang vmbar's exit until the system
+/// resolver gives up (150 s measured).
+fn block_on<T>(fut: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("cannot start the async runtime")?;
+    let out = rt.block_on(fut);
+    rt.shutdown_background();
+    out
 }
 
 async fn shutdown_signal() {
