@@ -12,4 +12,4 @@ fi
 cargo test --locked -p vmbar-app
 node --test ui/tests/*.test.mjs
 cargo build --locked -p vmbar-app
-/usr/bin/python3 src-tauri/tests/e2e/e2e.py --app target/debug/vmbar-app --screenshot docs/screenshot.png
+/usr/bin/python3 src-tauri/tests/e2e/e2e.py --app "${CARGO_TARGET_DIR:-target}/debug/vmbar-app" --screenshot docs/screenshot.png

@@ -6,6 +6,9 @@
 //! ([`notify_rule`] -> [`notifier`]). Clicks come back as [`actions`] (from the menu) or
 //! [`commands`] (from the window, each granted by name). OS differences sit in [`os`].
 
+// Tests may unwrap: a panic there is a test failure with its message.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod actions;
 pub mod cli;
 pub mod commands;

@@ -39,7 +39,10 @@ pub enum Action {
     Quit,
 }
 
-const VM_PREFIX: [(&str, fn(String) -> Action); 3] =
+/// Makes a per-VM action from a VM name.
+type VmAction = fn(String) -> Action;
+
+const VM_PREFIX: [(&str, VmAction); 3] =
     [("copy-ip:", Action::CopyIp), ("copy-ssh:", Action::CopySsh), ("open-ssh:", Action::OpenSsh)];
 
 impl Action {

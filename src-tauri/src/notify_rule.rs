@@ -60,11 +60,10 @@ impl NotifyRule {
         for ev in events {
             match (ev.from, ev.to) {
                 // First sighting (app start, or a VM that appeared): remember, never notify.
-                (None, to) => {
-                    if to == Status::Running {
-                        self.announced.insert(ev.name.clone(), ev.boot);
-                    }
+                (None, Status::Running) => {
+                    self.announced.insert(ev.name.clone(), ev.boot);
                 }
+                (None, _) => {}
                 (Some(from), Status::Running) if from != Status::Running => {
                     if self.announced.get(&ev.name) == Some(&ev.boot) {
                         continue; // the same boot: an SSH or cloud-init flap

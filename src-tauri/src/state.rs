@@ -169,6 +169,49 @@ pub fn ui_state(inner: &Inner, pinned: bool) -> UiState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::vm;
+    use vmbar_engine::Status;
+
+    fn inner(vms: Vec<VmReport>) -> (tempfile::TempDir, Inner) {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = vmbar_engine::config::load(&vmbar_engine::config::Overrides {
+            config_file: Some(dir.path().join("config.toml")),
+            vms_dir: Some(dir.path().join("vms")),
+        })
+        .unwrap();
+        let inner = Inner {
+            vms,
+            error: None,
+            at: None,
+            settings,
+            settings_error: None,
+            tray_problem: None,
+            open_at_login: false,
+            rule: NotifyRule::new(),
+            last_payload: None,
+            last_tray: None,
+        };
+        (dir, inner)
+    }
+
+    #[test]
+    fn ssh_commands_are_posix_quoted_and_only_for_confirmed_addresses() {
+        let mut odd = vm("odd", Status::Running, Some("10.0.0.5"));
+        odd.ssh_user = Some("o'brien".into());
+        odd.ssh_port = 2222;
+        let mut plain = vm("plain", Status::Booting, Some("10.0.0.6"));
+        plain.ssh_user = Some("ubuntu".into());
+        let mut cand = vm("cand", Status::Initializing, None);
+        cand.candidate = Some(vmbar_engine::Candidate { ipv4: "10.0.0.7".parse().unwrap(), source: vmbar_engine::Source::Registry });
+        let (_d, i) = inner(vec![odd, plain, cand, vm("bare", Status::Running, Some("10.0.0.8"))]);
+        let ui = ui_state(&i, false);
+        let cmds: Vec<Option<&str>> = ui.vms.iter().map(|v| v.ssh_command.as_deref()).collect();
+        assert_eq!(cmds, [Some(r"ssh -p 2222 'o'\''brien@10.0.0.5'"), Some("ssh ubuntu@10.0.0.6"), None, Some("ssh 10.0.0.8")]);
+        assert!(!ui.vms_dir_exists, "the temp VMs folder was never created");
+        let json = serde_json::to_value(&ui).unwrap();
+        assert_eq!(json["vms"][0]["name"], "odd");
+        assert_eq!(json["settings"]["vms_dir"]["overridden_by"], "--vms-dir");
+    }
 
     #[test]
     fn override_names_follow_the_origin() {
