@@ -466,6 +466,17 @@ class Run:
         self.wd.click("#open-settings")
         note = wait_for("the override note", lambda: self.wd.js("return document.getElementById('set-vms-dir-note').textContent"), 5)
         assert "--vms-dir" in note, note
+        # Save a default ssh user: written into the config file (its comment kept), applied live.
+        self.wd.js("const u = document.getElementById('set-ssh-user'); u.value = 'tester';")
+        self.wd.click("#save-settings")
+        cfg = os.path.join(self.tmp, "config.toml")
+        wait_for("ssh_user saved", lambda: 'ssh_user = "tester"' in open(cfg).read(), 10)
+        assert open(cfg).read().startswith("# e2e config"), open(cfg).read()
+        def alpha_ssh():
+            self.wd.click('li.vm[data-name="alpha"] button.copy-ssh')
+            return self.clipboard() == "ssh tester@10.77.1.2"
+        wait_for("alpha's ssh command with the new default user", alpha_ssh, 20, every=1.0)
+        log("settings form: override note, save, live reconfigure: ok")
 
         # 9. A second instance hands over to the first and exits.
         apps = [int(p) for p in sh("pgrep", "-P", str(drv.pid), check=False).stdout.split()]
