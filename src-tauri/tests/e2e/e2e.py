@@ -241,6 +241,11 @@ class Run:
         self.bg = []
         os.makedirs(self.vms)
         os.makedirs(self.home)
+        self.fake_terminal = os.path.join(self.tmp, "fake-terminal")
+        self.terminal_log = os.path.join(self.tmp, "terminal-argv")
+        with open(self.fake_terminal, "w") as f:
+            f.write(f"#!/bin/sh\nprintf '%s\\n' \"$@\" > {self.terminal_log}\n")
+        os.chmod(self.fake_terminal, 0o755)
         open(self.notes, "w").close()
         open(self.items, "w").close()
 
@@ -290,6 +295,8 @@ class Run:
     def env(self):
         e = dict(os.environ, HOME=self.home, TAURI_WEBVIEW_AUTOMATION="true", RUST_LOG="info,vmbar=debug",
                  NO_AT_BRIDGE="1", GDK_BACKEND="x11")
+        # "Open SSH in a terminal" runs $TERMINAL -e ssh ...: a stand-in records its argv.
+        e["TERMINAL"] = self.fake_terminal
         for k in ("XDG_CONFIG_HOME", "VMBAR_CONFIG", "VMBAR_VMS_DIR", "WAYLAND_DISPLAY"):
             e.pop(k, None)
         return e
@@ -422,6 +429,9 @@ class Run:
         assert vm_labels == sorted(vm_labels, key=lambda s: (s[2:].lower(), s[2:])), vm_labels
         self.click_menu("Copy IP", parent="◐ delta")
         wait_for("delta's IP from the tray menu", lambda: self.clipboard() == "10.77.4.2", 10)
+        self.click_menu("Open SSH in a terminal", parent="◐ delta")
+        wait_for("the terminal started with delta's ssh argv", lambda: os.path.exists(self.terminal_log) and
+                 open(self.terminal_log).read().split("\n")[:5] == ["-e", "ssh", "-p", "2222", "root@10.77.4.2"], 10)
         self.click_menu("Refresh now")
         log("tray menu labels and clicks: ok")
 
