@@ -116,9 +116,18 @@ pub struct MenuModel {
 }
 
 /// Escapes text for muda's labels, where `&` marks a mnemonic (`&&` is a literal `&`): a VM named
-/// `a&b` must not lose its ampersand or grab a keyboard shortcut.
+/// `a&b` must not lose its ampersand or grab a keyboard shortcut. Control characters (a newline or
+/// an ESC in a folder name or a guest-written detail) are shown as escapes (`\n`), never raw.
 pub fn menu_text(text: &str) -> String {
-    text.replace('&', "&&")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&&"),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The IPv4 text of a VM: its confirmed address, else "no IP yet" (a candidate is never shown as
@@ -220,6 +229,13 @@ pub fn build(vms: &[VmReport], error: Option<&str>, open_at_login: bool) -> Menu
 mod tests {
     use super::*;
     use crate::testutil::vm;
+
+    #[test]
+    fn menu_text_escapes_mnemonics_and_control_characters() {
+        assert_eq!(menu_text("a&b"), "a&&b");
+        assert_eq!(menu_text("two\nlines\x1b[2J"), "two\\nlines\\u{1b}[2J");
+        assert_eq!(menu_text("ünï code"), "ünï code");
+    }
 
     #[test]
     fn vms_are_sorted_case_insensitively_with_ip_or_no_ip_yet() {
