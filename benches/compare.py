@@ -461,8 +461,11 @@ def main():
         bench.down()
         shutil.rmtree(work, ignore_errors=True)
 
-    with open(os.path.join(a.out, "compare.json"), "w") as f:
-        json.dump({"rows": results, "idle": idle_res}, f, indent=1)
+    # A run of only one part keeps the other part's latest figures (scripts/bench idle-watch).
+    prev_path = os.path.join(a.out, "compare.json")
+    prev = json.load(open(prev_path)) if os.path.exists(prev_path) else {}
+    with open(prev_path, "w") as f:
+        json.dump({"rows": results or prev.get("rows", []), "idle": idle_res or prev.get("idle")}, f, indent=1)
     t = ["| VMs | tool | runs | wall (ms) | CPU user+sys (ms) | peak RSS (MiB) | programs executed | running with the right IPv4 |",
          "|---:|---|---:|---:|---:|---:|---:|---:|"]
     r2 = ["| VMs | wall vmbar / baseline | CPU vmbar / baseline | baseline CPU / vmbar CPU | programs vmbar / baseline |",
@@ -482,8 +485,9 @@ def main():
             f"tools (vmbar reads every console's tail from scratch, as a one-shot `status` must). CPU is user+sys of the "
             f"whole process tree (wait4), peak RSS the largest process of the tree, programs the successful execve calls "
             f"(strace -f, separate untimed run).\n\n" + "\n".join(t) + "\n\nRatios:\n\n" + "\n".join(r2) + "\n")
-    with open(os.path.join(a.out, "compare.md"), "w") as f:
-        f.write(body)
+    if results:
+        with open(os.path.join(a.out, "compare.md"), "w") as f:
+            f.write(body)
     if idle_res:
         cpu = idle_res.get("cpu_pct_perf", idle_res["cpu_pct_proc_stat"])
         sw = idle_res.get("switches_per_s_perf", idle_res["switches_per_s_proc"])
