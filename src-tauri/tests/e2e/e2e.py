@@ -270,7 +270,9 @@ class Run:
         with open(os.path.join(self.vms, "registry.json"), "w") as f:
             json.dump(reg, f, indent=2)
         with open(os.path.join(self.tmp, "config.toml"), "w") as f:
-            f.write('# e2e config\nssh_user = "root"\nnotifications = true\n')
+            # DNS off: the app runs in a namespace of the test's own with no resolver, and no test
+            # may send a DNS query anywhere (the rig tests DNS against its own dnsmasq).
+            f.write('# e2e config\nssh_user = "root"\nnotifications = true\n\n[sources]\ndns = false\n')
 
     def start_qemu(self, name):
         pidfile = os.path.join(self.vm_dir(name), "qemu.pid")
