@@ -127,9 +127,6 @@ impl BootView {
     }
 }
 
-static KERNEL_TS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:<\d{1,3}>)?\[\s*(\d{1,7})\.(\d{1,9})\]").expect("constant pattern")
-});
 static STAGE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"Cloud-init v\. \S+ (?:running '([a-z:-]+)'|(finished) at)|cloud-init (start-local|start|boot) (?:running|(finished))").expect("constant pattern")
 });
@@ -156,6 +153,8 @@ pub struct ConsoleParser {
     /// Bytes of the line being assembled (capped at [`MAX_LINE_BYTES`]).
     partial: Vec<u8>,
     partial_start: u64,
+    /// Offset of the line being parsed (the start of a new boot, if it is one).
+    partial_start_of_line: u64,
     partial_overflow: bool,
     /// A table row cut by a hard wrap, waiting for its continuation.
     wrapped: Option<(u64, String, u8)>,
@@ -247,6 +246,7 @@ impl ConsoleParser {
 
     fn end_line(&mut self) {
         let start = self.partial_start;
+        self.partial_start_of_line = start;
         self.partial_start = self.pos;
         let raw = std::mem::take(&mut self.partial);
         let overflow = std::mem::replace(&mut self.partial_overflow, false);
@@ -255,15 +255,45 @@ impl ConsoleParser {
             return;
         }
         self.lines += 1;
-        let text = String::from_utf8_lossy(&raw);
-        let clean = clean_line(&text);
         if overflow {
             // A line cut at MAX_LINE_BYTES is never trusted as a table row.
             self.in_table = false;
             self.wrapped = None;
             return;
         }
+        if self.wrapped.is_none() && is_plain_line(&raw) {
+            // Fast path for the great majority of console lines (kernel and systemd
+            // messages): nothing in them but a possible kernel timestamp matters.
+            self.timestamp(kernel_ts(&raw), false, false);
+            self.in_table = false;
+            return;
+        }
+        let text = String::from_utf8_lossy(&raw);
+        let clean = clean_line(&text);
         self.line(start, &clean);
+    }
+
+    /// Boot-boundary bookkeeping shared by both paths: a kernel timestamp that
+    /// restarts, a `Linux version` banner, or a new `init-local` stage begins a new
+    /// boot once the current one has shown anything.
+    fn timestamp(&mut self, ts: Option<f64>, banner: bool, new_local: bool) -> bool {
+        let restarted = match (ts, self.last_ts) {
+            (Some(now), Some(before)) => now + 1.0 < before && now < 5.0,
+            _ => false,
+        };
+        let mut boundary = false;
+        if self.boot_has_content && (banner || restarted || new_local) {
+            self.new_boot(self.partial_start_of_line);
+            boundary = true;
+        }
+        if let Some(t) = ts {
+            self.last_ts = Some(t);
+            self.boot_has_content = true;
+        }
+        if banner {
+            self.boot_has_content = true;
+        }
+        boundary
     }
 
     fn line(&mut self, offset: u64, line: &str) {
@@ -275,7 +305,7 @@ impl ConsoleParser {
             let prefixed = n & 0x80 != 0;
             let continues = !t.is_empty()
                 && !line.contains("ci-info:")
-                && !KERNEL_TS.is_match(line)
+                && kernel_ts(line.as_bytes()).is_none()
                 && (prefixed || (!t.starts_with('|') && !t.starts_with('+')));
             if continues {
                 row.push_str(line.trim_end());
@@ -290,12 +320,7 @@ impl ConsoleParser {
         }
 
         // 2. Boot boundaries.
-        let ts = KERNEL_TS.captures(line).and_then(|c| {
-            let secs: f64 = c.get(1)?.as_str().parse().ok()?;
-            let frac = c.get(2)?.as_str();
-            let frac: f64 = format!("0.{frac}").parse().ok()?;
-            Some(secs + frac)
-        });
+        let ts = kernel_ts(line.as_bytes());
         let banner = line.contains("Linux version ");
         let stage = STAGE.captures(line).and_then(|c| {
             if let Some(s) = c.get(1) {
@@ -311,21 +336,9 @@ impl ConsoleParser {
                 _ => None,
             }
         });
-        let restarted = match (ts, self.last_ts) {
-            (Some(now), Some(before)) => now + 1.0 < before && now < 5.0,
-            _ => false,
-        };
         let new_local = stage == Some(CloudInitStage::InitLocal) && self.current.cloud_init_started();
-        if self.boot_has_content && (banner || restarted || new_local) {
-            self.new_boot(offset);
-        }
-        if let Some(t) = ts {
-            self.last_ts = Some(t);
-            self.boot_has_content = true;
-        }
-        if banner {
-            self.boot_has_content = true;
-        }
+        self.partial_start_of_line = offset;
+        self.timestamp(ts, banner, new_local);
         if let Some(s) = stage {
             self.boot_has_content = true;
             // stages only move forward inside a boot
@@ -481,6 +494,66 @@ impl ConsoleParser {
             }
         }
     }
+}
+
+/// True when a raw line cannot matter beyond its kernel timestamp: no table
+/// character, no marker of a table, boot banner, cloud-init or ssh-user line, and
+/// no escape or other control byte that cleaning would have to remove first.
+fn is_plain_line(raw: &[u8]) -> bool {
+    use memchr::memmem;
+    if raw.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) || memchr::memchr2(b'|', b'+', raw).is_some() {
+        return false;
+    }
+    !["-info".as_bytes(), b"Linux version", b"loud-init", b"=== network", b"for user"].iter().any(|n| memmem::find(raw, n).is_some())
+}
+
+/// The kernel timestamp at the start of a console line: `[   26.355300]`,
+/// optionally after blanks and a `<14>` syslog priority (`printk` format), in seconds.
+fn kernel_ts(line: &[u8]) -> Option<f64> {
+    let mut i = 0;
+    let skip_ws = |i: &mut usize| {
+        while *i < line.len() && line[*i].is_ascii_whitespace() {
+            *i += 1;
+        }
+    };
+    let digits = |i: &mut usize, max: usize| -> Option<(u64, usize)> {
+        let start = *i;
+        let mut v: u64 = 0;
+        while *i < line.len() && line[*i].is_ascii_digit() && *i - start < max {
+            v = v * 10 + u64::from(line[*i] - b'0');
+            *i += 1;
+        }
+        if *i == start || (*i < line.len() && line[*i].is_ascii_digit()) {
+            None
+        } else {
+            Some((v, *i - start))
+        }
+    };
+    skip_ws(&mut i);
+    if line.get(i) == Some(&b'<') {
+        i += 1;
+        digits(&mut i, 3)?;
+        if line.get(i) != Some(&b'>') {
+            return None;
+        }
+        i += 1;
+    }
+    skip_ws(&mut i);
+    if line.get(i) != Some(&b'[') {
+        return None;
+    }
+    i += 1;
+    skip_ws(&mut i);
+    let (secs, _) = digits(&mut i, 7)?;
+    if line.get(i) != Some(&b'.') {
+        return None;
+    }
+    i += 1;
+    let (frac, n) = digits(&mut i, 9)?;
+    if line.get(i) != Some(&b']') {
+        return None;
+    }
+    Some(secs as f64 + frac as f64 / 10f64.powi(n as i32))
 }
 
 /// A `| ... |` row with at least five cells (every Net device info layout has 5 or 6).
@@ -715,6 +788,28 @@ mod tests {
 [   26.438450] cloud-init[658]: ci-info: |   lo   | True |         127.0.0.1          |   255.0.0.0   |  host  |         .         |
 [   26.439938] cloud-init[658]: ci-info: +--------+------+----------------------------+---------------+--------+-------------------+
 ";
+
+    #[test]
+    fn kernel_timestamps() {
+        assert_eq!(kernel_ts(b"[   26.355300] cloud-init[658]: x"), Some(26.3553));
+        assert_eq!(kernel_ts(b"<14>[    0.000000] Linux version"), Some(0.0));
+        assert_eq!(kernel_ts(b"  [1.5]"), Some(1.5));
+        for bad in [&b"[  OK  ] Started"[..], b"[26.]", b"[.5]", b"x[1.0]", b"[12345678.0]", b"[1.0", b"<1234>[1.0]", b""] {
+            assert_eq!(kernel_ts(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn plain_lines_take_the_fast_path_and_still_mark_boots() {
+        assert!(is_plain_line(b"[    1.234] virtio_net virtio0 eth0: renamed"));
+        assert!(!is_plain_line(b"[    0.000000] Linux version 6.1"));
+        assert!(!is_plain_line(b"x\x1b[0m"));
+        assert!(!is_plain_line(b"ci-info: | eth0 |"));
+        // a restart seen only through plain lines is still a boundary
+        let p = parse_all(format!("{MODERN}[  300.1] reboot: Restarting system\n[    0.9] Command line: BOOT_IMAGE=/vmlinuz\n").as_bytes());
+        assert_eq!(p.boundaries(), 1);
+        assert!(p.current().table.is_none());
+    }
 
     #[test]
     fn modern_table() {
