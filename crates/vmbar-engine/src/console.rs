@@ -668,8 +668,10 @@ pub enum ConsoleError {
 /// The file adapter: reads a growing `console.log` by its tail and feeds only
 /// new bytes to a [`ConsoleParser`].
 ///
-/// The first read starts `tail_bytes` before the end (a 1 GiB log costs
-/// `tail_bytes`, not 1 GiB); later reads cost only the appended bytes. A file
+/// The first read covers the last 256 KiB and reaches back (x4 each time, at
+/// most `tail_bytes`) only while that tail shows neither the current boot's
+/// start nor a table with its cloud-init stage: a 1 GiB log costs at most
+/// `tail_bytes`, usually 256 KiB. Later reads cost only the appended bytes. A file
 /// that shrank (truncated: QEMU opens `-serial file:` with `O_TRUNC` on start)
 /// or was replaced (another inode) is read afresh. When more than `tail_bytes`
 /// were appended between two reads, the reader jumps to the new tail.
@@ -720,17 +722,35 @@ impl ConsoleTail {
         let len = meta.len();
         self.mtime = mtime_secs(&meta);
         if self.identity != Some(ident) || len < self.parser.position() {
+            // A new (or replaced, or truncated) file: read a small tail first and
+            // reach further back only while it shows neither the current boot's start
+            // nor a table with its cloud-init stage (most logs end with their table).
             self.identity = Some(ident);
-            self.parser = ConsoleParser::new();
-            if len > self.tail_bytes {
-                self.parser = ConsoleParser::starting_at(len - self.tail_bytes);
+            let mut window = FIRST_WINDOW.min(self.tail_bytes);
+            loop {
+                self.parser = ConsoleParser::starting_at(len.saturating_sub(window));
+                self.read_to(path, len)?;
+                let boot = self.parser.current();
+                let enough = boot.start.is_some() || (boot.table.is_some() && boot.cloud_init_started());
+                if enough || window >= len || window >= self.tail_bytes {
+                    break;
+                }
+                window = (window * 4).min(self.tail_bytes);
             }
-        } else if len - self.parser.position() > self.tail_bytes {
+            return Ok(true);
+        }
+        if len - self.parser.position() > self.tail_bytes {
             self.parser = ConsoleParser::starting_at(len - self.tail_bytes);
         }
+        self.read_to(path, len)?;
+        Ok(true)
+    }
+
+    /// Feeds the bytes from the parser's position up to `len`.
+    fn read_to(&mut self, path: &Path, len: u64) -> Result<(), ConsoleError> {
         let start = self.parser.position();
-        if len == start {
-            return Ok(true);
+        if len <= start {
+            return Ok(());
         }
         let mut file = File::open(path)?;
         file.seek(SeekFrom::Start(start))?;
@@ -748,9 +768,13 @@ impl ConsoleTail {
         } else {
             self.parser.feed(&buf);
         }
-        Ok(true)
+        Ok(())
     }
 }
+
+/// The first read of a console.log covers its last 256 KiB, then 1, 4, 16 MiB
+/// (up to `tail_bytes`) while needed.
+const FIRST_WINDOW: u64 = 256 * 1024;
 
 #[cfg(unix)]
 fn file_identity(meta: &std::fs::Metadata) -> (u64, u64) {
@@ -922,6 +946,30 @@ mod tests {
         tail.update(&path)?;
         assert!(tail.parser().lines() < 1000, "read {} lines", tail.parser().lines());
         assert!(tail.parser().current().table.is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn first_read_reaches_back_only_as_far_as_needed() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("console.log");
+        let noise = "[  100.000000] systemd[1]: Started something quite ordinary.\n";
+        // the table near the end: only the first window is read
+        std::fs::write(&path, format!("{}{MODERN}", noise.repeat(200_000)))?;
+        let mut tail = ConsoleTail::new(64 << 20);
+        tail.update(&path)?;
+        assert!(tail.parser().current().table.is_some());
+        assert!(tail.parser().lines() < 6000, "read {} lines", tail.parser().lines());
+        // the table 3 MB before the end: the reader reaches back to it
+        std::fs::write(dir.path().join("c2.log"), format!("{MODERN}{}", noise.repeat(50_000)))?;
+        let mut tail = ConsoleTail::new(64 << 20);
+        tail.update(&dir.path().join("c2.log"))?;
+        let t = tail.parser().current().table.clone().unwrap_or_default();
+        assert_eq!(t.ipv4_for(mac("52:54:00:12:34:56")), vec![Ipv4Addr::new(10, 0, 2, 15)]);
+        // but never beyond tail_bytes
+        let mut tail = ConsoleTail::new(1 << 20);
+        tail.update(&dir.path().join("c2.log"))?;
+        assert!(tail.parser().current().table.is_none());
         Ok(())
     }
 
