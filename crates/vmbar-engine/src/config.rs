@@ -26,7 +26,7 @@
 //! ssh_timeout_ms = 1500
 //! dns_timeout_ms = 2000
 //! command_timeout_ms = 2000
-//! interval_fast_ms = 500
+//! interval_fast_ms = 250
 //! interval_slow_ms = 5000
 //! ssh_recheck_ms = 60000
 //! [console]
@@ -106,7 +106,7 @@ pub struct ProbeSettings {
 
 impl Default for ProbeSettings {
     fn default() -> Self {
-        ProbeSettings { ssh_timeout_ms: 1500, dns_timeout_ms: 2000, command_timeout_ms: 2000, interval_fast_ms: 500, interval_slow_ms: 5000, ssh_recheck_ms: 60_000 }
+        ProbeSettings { ssh_timeout_ms: 1500, dns_timeout_ms: 2000, command_timeout_ms: 2000, interval_fast_ms: 250, interval_slow_ms: 5000, ssh_recheck_ms: 60_000 }
     }
 }
 

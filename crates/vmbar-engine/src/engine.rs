@@ -317,14 +317,18 @@ impl Engine {
                     None => true,
                     Some((t, o)) => {
                         let age = t.elapsed();
-                        let confirmed_running = st.status == Some(Status::Running) && Some(ip) == st.ipv4 && o.ssh_ready();
-                        if confirmed_running {
+                        // SSH etiquette: sshd counts every connection that never authenticates
+                        // (OpenSSH 9.8+ PerSourcePenalties), so once a banner was read the port
+                        // is re-checked rarely, also while cloud-init is still finishing.
+                        if o.ssh_ready() && Some(ip) == st.ipv4 {
                             age >= Duration::from_millis(s.probe.ssh_recheck_ms)
+                        } else if o.ssh_ready() {
+                            age >= Duration::from_millis(s.probe.ssh_recheck_ms.min(10_000))
                         } else if o.answered() {
                             age >= Duration::from_millis(s.probe.interval_fast_ms)
                         } else {
                             // unanswered addresses are retried more slowly
-                            age >= Duration::from_millis(s.probe.interval_fast_ms.max(2000))
+                            age >= Duration::from_millis(s.probe.interval_fast_ms.max(1000))
                         }
                     }
                 };

@@ -274,3 +274,24 @@ async fn events_report_every_change_once() {
     let (_, ev) = t.refresh().await;
     assert_eq!(ev.iter().map(|e| (e.from, e.to, e.ipv4)).collect::<Vec<_>>(), vec![(Some(Status::Booting), Status::Stopped, None)]);
 }
+
+#[tokio::test]
+async fn sshd_is_not_hammered_while_cloud_init_finishes() {
+    // SSH etiquette (OpenSSH 9.8+ PerSourcePenalties): once the banner was read, the port is
+    // re-checked rarely, also while the VM stays `booting` waiting for cloud-init.
+    let mut t = setup(REG, |s| {
+        s.sources.dns = false;
+        s.probe.interval_fast_ms = 1;
+    });
+    t.vm("fargo", 100, MAC, &table(MAC, Some("192.168.1.30")));
+    t.world.answers.lock().unwrap_or_else(|e| e.into_inner()).insert(ip("192.168.1.30"), ProbeOutcome::Banner("SSH-2.0-x".into()));
+    for _ in 0..10 {
+        let r = t.row("fargo").await;
+        assert_eq!(r.status, Status::Booting, "cloud-init has not finished: {r:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let probes = t.world.probed.lock().unwrap_or_else(|e| e.into_inner()).iter().filter(|a| **a == ip("192.168.1.30")).count();
+    assert_eq!(probes, 1, "one banner read, then quiet until ssh_recheck_ms");
+    t.append("fargo", "[   30.0] cloud-init[900]: Cloud-init v. 25.2 finished at Mon. Up 30 seconds\n");
+    assert_eq!(t.row("fargo").await.status, Status::Running);
+}
