@@ -21,12 +21,23 @@ pub enum Kind {
     Leases,
 }
 
+/// The most `inspect` reads (256 MiB): a captured table or log is far smaller;
+/// `/dev/zero` piped in must not eat the machine's memory.
+const MAX_INPUT: u64 = 256 << 20;
+
 fn read_input(file: &Path) -> anyhow::Result<Vec<u8>> {
     let mut buf = Vec::new();
     if file == Path::new("-") {
-        std::io::stdin().read_to_end(&mut buf).context("cannot read standard input")?;
+        std::io::stdin().take(MAX_INPUT + 1).read_to_end(&mut buf).context("cannot read standard input")?;
     } else {
-        buf = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let meta = std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?;
+        if !meta.is_file() {
+            anyhow::bail!("{} is not a regular file (use - to read standard input)", file.display());
+        }
+        std::fs::File::open(file).and_then(|f| f.take(MAX_INPUT + 1).read_to_end(&mut buf)).with_context(|| format!("cannot read {}", file.display()))?;
+    }
+    if buf.len() as u64 > MAX_INPUT {
+        anyhow::bail!("input larger than 256 MiB: not a captured file vmbar can inspect");
     }
     Ok(buf)
 }
@@ -107,7 +118,8 @@ pub fn run(kind: Kind, file: &Path, mac: Option<&str>, name: Option<&str>) -> an
             let by_mac: Vec<&leases::Lease> = mac.map(|m| f.for_mac(m, i64::MIN)).unwrap_or_default();
             let by_name: Vec<&leases::Lease> = name.map(|n| f.for_name(n, i64::MIN)).unwrap_or_default();
             let mut all: Vec<Ipv4Addr> = Vec::new();
-            for l in by_mac.iter() {
+            let chosen = if mac.is_some() { &by_mac } else { &by_name };
+            for l in chosen.iter() {
                 if !all.contains(&l.ip) {
                     all.push(l.ip);
                 }
@@ -134,7 +146,8 @@ pub fn run(kind: Kind, file: &Path, mac: Option<&str>, name: Option<&str>) -> an
         }
     };
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, &value)?;
+    let text = crate::output::json_safe(&serde_json::to_string_pretty(&value)?);
+    std::io::Write::write_all(&mut out, text.as_bytes())?;
     std::io::Write::write_all(&mut out, b"\n")?;
     Ok(0)
 }

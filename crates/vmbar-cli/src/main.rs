@@ -52,6 +52,8 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Cmd {
     /// Show every VM (or the NAMEs given): status, IPv4, source, detail
+    ///
+    /// Exit codes: 0 whatever the VMs' states, 1 vmbar cannot work (bad config, unreadable VMs folder).
     Status {
         /// Only these VMs (a NAME that is nowhere shows as missing)
         names: Vec<String>,
@@ -59,15 +61,17 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Print the IPv4 confirmed for NAME's current boot (exit 4 when there is none)
+    /// Print the IPv4 confirmed for NAME's current boot
+    ///
+    /// Exit codes: 0 printed, 1 vmbar cannot work, 3 no such VM, 4 no confirmed IPv4 (or --wait timed out).
     Ip {
         /// The VM
         name: String,
         /// Wait until the VM has a confirmed IPv4 (status booting or running)
         #[arg(long)]
         wait: bool,
-        /// With --wait: give up after SECS seconds (exit 4)
-        #[arg(long, value_name = "SECS", default_value_t = 120)]
+        /// With --wait: give up after SECS seconds (exit 4; exit 3 if the VM never appeared)
+        #[arg(long, value_name = "SECS", default_value_t = 120, requires = "wait")]
         timeout: u64,
     },
     /// Keep running: one line per VM, then one line per change of status or IPv4
@@ -117,21 +121,29 @@ fn main() -> ExitCode {
             ExitCode::from(exit::OK) // the reader of our stdout went away (`| head`)
         }
         Err(e) => {
-            eprintln!("vmbar: {e:#}");
+            say(&format!("vmbar: {}", output::escape(&format!("{e:#}"))));
             ExitCode::from(exit::CANNOT_WORK)
         }
     }
 }
 
+/// Writes one line to stderr; a closed stderr is ignored (never a panic).
+fn say(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}");
+}
+
 fn init_logging(verbose: u8) {
     let level = match verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "warn,notify=error",
+        1 => "info,notify=warn",
         2 => "debug",
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("VMBAR_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    use std::io::IsTerminal;
+    let ansi = std::io::stderr().is_terminal();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -151,7 +163,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Cmd::Inspect { kind, file, mac, name } => inspect::run(kind, &file, mac.as_deref(), name.as_deref()),
         Cmd::Status { names, json } => {
-            let settings = config::load(&overrides).context("cannot load the configuration")?;
+            let settings = config::load_existing(&overrides).context("cannot load the configuration")?;
             block_on(async move {
                 let wait = Duration::from_millis(settings.probe.ssh_timeout_ms.max(settings.probe.dns_timeout_ms) + 100);
                 let mut engine = Engine::new(settings);
@@ -164,8 +176,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 let rows = output::select(&snap.vms, &names);
                 let mut out = std::io::stdout().lock();
                 if json {
-                    serde_json::to_writer_pretty(&mut out, &rows)?;
-                    writeln!(out)?;
+                    writeln!(out, "{}", output::json_safe(&serde_json::to_string_pretty(&rows)?))?;
                 } else {
                     output::table(&mut out, &rows)?;
                 }
@@ -173,7 +184,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
         Cmd::Ip { name, wait, timeout } => {
-            let settings = config::load(&overrides).context("cannot load the configuration")?;
+            let settings = config::load_existing(&overrides).context("cannot load the configuration")?;
             block_on(async move {
                 let budget = Duration::from_millis(settings.probe.ssh_timeout_ms.max(settings.probe.dns_timeout_ms) + 100);
                 let fast = Duration::from_millis(settings.probe.interval_fast_ms);
@@ -183,10 +194,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     let (snap, _) = engine.refresh(RefreshOptions { wait: budget.min(Duration::from_millis(500)) }).await;
                     let vm = snap.vms.iter().find(|v| v.name == name);
                     match vm {
-                        None => {
-                            eprintln!("vmbar: no VM named {}", output::escape(&name));
+                        None if snap.error.is_some() && !wait => {
+                            anyhow::bail!("{}", snap.error.as_deref().unwrap_or_default());
+                        }
+                        None if !wait || tokio::time::Instant::now() >= deadline => {
+                            if let Some(e) = &snap.error {
+                                anyhow::bail!("{e}");
+                            }
+                            say(&format!("vmbar: no VM named {}", output::escape(&name)));
                             return Ok(exit::NO_SUCH_VM);
                         }
+                        None => {} // --wait: the VM may be created in a moment
                         Some(v) if v.ipv4.is_some() && matches!(v.status, Status::Booting | Status::Running) => {
                             println!("{}", v.ipv4.map(|i| i.to_string()).unwrap_or_default()); // one short line
                             return Ok(exit::OK);
@@ -201,12 +219,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                                 }
                             }
                             if !wait || tokio::time::Instant::now() >= deadline {
-                                eprintln!(
+                                say(&format!(
                                     "vmbar: {} has no confirmed IPv4 ({}{})",
                                     output::escape(&name),
                                     v.status,
                                     v.detail.as_deref().map(|d| format!(": {}", output::escape(d))).unwrap_or_default()
-                                );
+                                ));
                                 return Ok(exit::NO_IPV4);
                             }
                         }
@@ -221,7 +239,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
         Cmd::Watch { json } => {
-            let settings = config::load(&overrides).context("cannot load the configuration")?;
+            let settings = config::load_existing(&overrides).context("cannot load the configuration")?;
             block_on(async move {
                 let mon = monitor::spawn(settings);
                 let mut updates = mon.subscribe();
@@ -242,7 +260,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                             if first && update.snapshot.vms.is_empty() {
                                 anyhow::bail!("{e}");
                             }
-                            eprintln!("vmbar: {e}");
+                            say(&format!("vmbar: {}", output::escape(e)));
                         }
                         last_error = update.snapshot.error.clone();
                     }

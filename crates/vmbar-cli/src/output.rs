@@ -7,13 +7,36 @@ use std::io::{self, Write};
 use serde::Serialize;
 use vmbar_engine::{StatusEvent, VmReport};
 
-/// Escapes control characters (ESC, CR, newline, ...) as `\u{..}`-style text;
+/// True for characters that change how a terminal shows the rest of a line:
+/// C0/C1 controls and DEL, bidi overrides and isolates (U+202A–U+202E,
+/// U+2066–U+2069, a "Trojan Source" vector) and zero-width characters.
+fn is_dangerous(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+/// Escapes control, bidi and zero-width characters as `\u{..}`-style text;
 /// everything else, unicode included, is shown as is.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if c.is_control() {
+        if is_dangerous(c) {
             out.push_str(&c.escape_default().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// JSON text with the characters serde_json leaves raw but a terminal may act
+/// on (DEL, C1 controls such as U+009B, bidi and zero-width characters) written
+/// as `\uXXXX` escapes; they can only occur inside JSON strings, so the
+/// document means the same.
+pub fn json_safe(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if is_dangerous(c) && !c.is_ascii_control() || c == '\u{7f}' {
+            out.push_str(&format!("\\u{:04x}", c as u32));
         } else {
             out.push(c);
         }
@@ -40,7 +63,7 @@ pub fn select(vms: &[VmReport], names: &[String]) -> Vec<VmReport> {
                 ssh_user: None,
                 ssh_port: 22,
                 since: chrono::Utc::now(),
-                detail: Some("no such VM (no folder, no registry entry)".into()),
+                detail: Some("no such VM (no VM folder: none with console.log, qemu.pid or a disk image; no registry entry)".into()),
                 boot: None,
                 cloud_init: vmbar_engine::CloudInitStage::NotSeen,
             })
@@ -105,8 +128,7 @@ struct EventLine<'a> {
 /// One JSON line {name, from, to, ipv4, at}.
 pub fn event_json(out: &mut impl Write, ev: &StatusEvent) -> io::Result<()> {
     let line = EventLine { name: &ev.name, from: ev.from, to: ev.to, ipv4: ev.ipv4, at: ev.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true) };
-    serde_json::to_writer(&mut *out, &line)?;
-    writeln!(out)
+    writeln!(out, "{}", json_safe(&serde_json::to_string(&line)?))
 }
 
 /// One human line: `TIME NAME from -> to IPV4`.

@@ -204,6 +204,37 @@ fn exit_codes() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("fargo"));
     assert_eq!(code(vmbar().env("VMBAR_VMS_DIR", vms).arg("--vms-dir").arg(vms.join("absent")).arg("status")), Some(1));
     assert_eq!(code(vmbar().args(["completions", "bash"])), Some(0));
+    // a config file the user named must exist (a typo must not silently mean "defaults")
+    let out = run(vmbar().arg("--config").arg(vms.join("typo.toml")).arg("--vms-dir").arg(vms).arg("status"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    // an unreadable VMs folder is "cannot work" (1), not "no such VM" (3), for ip too
+    assert_eq!(code(vmbar().arg("--vms-dir").arg(vms.join("absent")).args(["ip", "fargo"])), Some(1));
+    assert_eq!(code(vmbar().args(["ip", "fargo", "--timeout", "5"])), Some(2), "--timeout needs --wait");
+    // inspect refuses devices instead of reading them forever
+    let out = run(vmbar().args(["inspect", "console", "/dev/zero"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a regular file"));
+}
+
+#[test]
+fn terminal_and_json_output_never_carry_raw_control_bidi_or_c1_characters() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let vms = tmp.path();
+    for n in ["rtl\u{202e}txt", "c1\u{9b}31mX", "del\u{7f}X", "zw\u{200b}sp"] {
+        vm_dir(vms, n);
+    }
+    let out = run(vmbar().arg("--vms-dir").arg(vms).arg("status"));
+    let table = String::from_utf8_lossy(&out.stdout);
+    let out = run(vmbar().arg("--vms-dir").arg(vms).args(["status", "--json"]));
+    let json = String::from_utf8_lossy(&out.stdout).into_owned();
+    for text in [&*table, &*json] {
+        assert!(!text.chars().any(|c| matches!(c, '\u{202e}' | '\u{9b}' | '\u{7f}' | '\u{200b}')), "{text}");
+    }
+    // the JSON still means the same names
+    let rows: Vec<Value> = serde_json::from_str(&json).unwrap_or_default();
+    row(&rows, "rtl\u{202e}txt");
+    row(&rows, "c1\u{9b}31mX");
 }
 
 #[test]

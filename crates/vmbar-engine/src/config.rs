@@ -143,13 +143,19 @@ pub struct Settings {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file exists but cannot be read or written.
-    #[error("config file {path}: {source}")]
+    #[error("config file {path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
+    /// A config file named by `--config` or `$VMBAR_CONFIG` does not exist.
+    #[error("config file {0} does not exist (named by --config or VMBAR_CONFIG)")]
+    Missing(PathBuf),
+    /// The file is larger than 1 MiB: not a config file.
+    #[error("config file {0} is larger than 1 MiB")]
+    TooLarge(PathBuf),
     /// The file is not valid TOML.
     #[error("config file {path} does not parse: {message}")]
     Parse {
@@ -195,12 +201,74 @@ pub fn config_path(overrides: &Overrides) -> Result<(PathBuf, Origin), ConfigErr
 /// value of the wrong type. A missing file is not an error.
 pub fn load(overrides: &Overrides) -> Result<Settings, ConfigError> {
     let (path, _) = config_path(overrides)?;
-    let doc = match std::fs::read_to_string(&path) {
+    let doc = match read_small(&path) {
         Ok(t) => t.parse::<DocumentMut>().map_err(|e| ConfigError::Parse { path: path.clone(), message: e.to_string() })?,
+        // A missing file means the defaults (the tray app creates it on the first save);
+        // the CLI insists on a file the user named: see [`load_existing`].
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => DocumentMut::new(),
-        Err(e) => return Err(ConfigError::Io { path, source: e }),
+        Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => return Err(ConfigError::TooLarge(path)),
+        Err(e) => return Err(ConfigError::Io { path, error: e }),
     };
+    for key in unknown_keys(&doc) {
+        tracing::warn!("config file {}: unknown key {key} (ignored)", path.display());
+    }
     from_document(&doc, path, overrides)
+}
+
+/// As [`load`], but a config file named by `--config` or `$VMBAR_CONFIG` must
+/// exist: a typo in its name would otherwise silently run with the defaults
+/// (the CLI uses this).
+///
+/// # Errors
+/// [`ConfigError::Missing`] for a named file that does not exist; else as [`load`].
+pub fn load_existing(overrides: &Overrides) -> Result<Settings, ConfigError> {
+    let (path, origin) = config_path(overrides)?;
+    if origin != Origin::Default && !path.exists() {
+        return Err(ConfigError::Missing(path));
+    }
+    load(overrides)
+}
+
+/// Reads a config file of at most 1 MiB (`/dev/zero` is refused, not read forever).
+fn read_small(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path)?;
+    if f.metadata()?.is_dir() {
+        return Err(std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory"));
+    }
+    let mut text = String::new();
+    f.take(1 << 20 | 1).read_to_string(&mut text)?;
+    if text.len() > 1 << 20 {
+        return Err(std::io::Error::new(std::io::ErrorKind::FileTooLarge, "larger than 1 MiB"));
+    }
+    Ok(text)
+}
+
+/// Keys vmbar does not know (typos such as `vms_dirr`), as dotted names.
+fn unknown_keys(doc: &DocumentMut) -> Vec<String> {
+    const TOP: &[&str] = &["vms_dir", "registry", "ssh_user", "notifications", "open_at_login", "sources", "leases", "neighbours", "probe", "console"];
+    const TABLES: &[(&str, &[&str])] = &[
+        ("sources", &["console", "registry", "neighbours", "dns", "leases"]),
+        ("leases", &["paths"]),
+        ("neighbours", &["command"]),
+        ("probe", &["ssh_timeout_ms", "dns_timeout_ms", "command_timeout_ms", "interval_fast_ms", "interval_slow_ms", "ssh_recheck_ms"]),
+        ("console", &["tail_bytes"]),
+    ];
+    let mut out = Vec::new();
+    for (k, item) in doc.iter() {
+        if !TOP.contains(&k) {
+            out.push(k.to_owned());
+            continue;
+        }
+        if let (Some((_, known)), Some(t)) = (TABLES.iter().find(|(n, _)| *n == k), item.as_table_like()) {
+            for (sub, _) in t.iter() {
+                if !known.contains(&sub) {
+                    out.push(format!("{k}.{sub}"));
+                }
+            }
+        }
+    }
+    out
 }
 
 fn from_document(doc: &DocumentMut, path: PathBuf, overrides: &Overrides) -> Result<Settings, ConfigError> {
@@ -352,7 +420,7 @@ pub struct SettingsEdit {
 /// [`ConfigError::Parse`] when the existing file does not parse (it is not
 /// overwritten), [`ConfigError::Io`] when it cannot be written.
 pub fn save(path: &Path, edit: &SettingsEdit) -> Result<(), ConfigError> {
-    let io = |e: std::io::Error| ConfigError::Io { path: path.to_owned(), source: e };
+    let io = |e: std::io::Error| ConfigError::Io { path: path.to_owned(), error: e };
     let mut doc = match std::fs::read_to_string(path) {
         Ok(t) => t.parse::<DocumentMut>().map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => DocumentMut::new(),
@@ -422,8 +490,27 @@ mod tests {
     }
 
     #[test]
+    fn unknown_keys_are_named() -> Result<(), Box<dyn std::error::Error>> {
+        let doc: DocumentMut = "vms_dirr = 1\nssh_user = \"u\"\n[sources]\ndsn = false\n[probe]\nssh_timeout_ms = 5\n".parse()?;
+        assert_eq!(unknown_keys(&doc), vec!["vms_dirr".to_string(), "sources.dsn".to_string()]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_named_config_file_must_exist_and_be_small() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let o = |p: PathBuf| Overrides { config_file: Some(p), vms_dir: Some("/x".into()) };
+        assert!(matches!(load_existing(&o(dir.path().join("typo.toml"))), Err(ConfigError::Missing(_))));
+        assert!(load(&o(dir.path().join("typo.toml"))).is_ok(), "the app may start on a file it will create");
+        assert!(matches!(load(&o(dir.path().to_owned())), Err(ConfigError::Io { .. })));
+        std::fs::write(dir.path().join("big.toml"), "# x\n".repeat(300_000))?;
+        assert!(matches!(load(&o(dir.path().join("big.toml"))), Err(ConfigError::TooLarge(_))));
+        Ok(())
+    }
+
+    #[test]
     fn wrong_types_are_errors() {
-        for bad in ["notifications = \"yes\"", "[sources]\ndns = 1", "[probe]\nssh_timeout_ms = -5", "[leases]\npaths = \"x\"", "vms_dir = 3"] {
+        for bad in ["ssh_user = 5", "notifications = \"yes\"", "[sources]\ndns = 1", "[probe]\nssh_timeout_ms = -5", "[leases]\npaths = \"x\"", "vms_dir = 3"] {
             assert!(matches!(load_text(bad, &Overrides { vms_dir: Some("/x".into()), config_file: None }), Err(ConfigError::Invalid { .. })), "{bad}");
         }
     }

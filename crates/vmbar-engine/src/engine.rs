@@ -187,7 +187,17 @@ impl Engine {
                 names.insert(name.clone(), s.vms_dir.join(safe_component(name)));
             }
         }
-        self.vms.retain(|k, _| names.contains_key(k));
+        // A VM whose folder vanished (and that is in no registry) leaves with one last
+        // event, so that a watcher does not keep showing it.
+        let mut events = Vec::new();
+        let gone: Vec<String> = self.vms.keys().filter(|k| !names.contains_key(*k)).cloned().collect();
+        for name in gone {
+            if let Some(st) = self.vms.remove(&name) {
+                if st.status.is_some_and(|s| s != Status::Missing) {
+                    events.push(StatusEvent { name, from: st.status, to: Status::Missing, ipv4: None, at: Utc::now(), boot: None });
+                }
+            }
+        }
 
         // 2. Local evidence.
         let mut locals: Vec<Local> = Vec::with_capacity(names.len());
@@ -414,7 +424,6 @@ impl Engine {
         let contested: HashSet<Ipv4Addr> = claims.into_iter().filter(|(_, n)| *n > 1).map(|(ip, _)| ip).collect();
 
         let mut reports = Vec::with_capacity(locals.len());
-        let mut events = Vec::new();
         for mut l in locals {
             let Some(st) = self.vms.get_mut(&l.name) else { continue };
             let probes: HashMap<Ipv4Addr, ProbeOutcome> = st.probes.iter().map(|(ip, (_, o))| (*ip, o.clone())).collect();

@@ -54,12 +54,12 @@ pub struct Registry {
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     /// The file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not JSON (or is being written by another tool right now).
     #[error("{path} does not parse as JSON (line {line}, column {column}): {message}; not written, retried on the next refresh")]
@@ -90,7 +90,7 @@ pub fn read(path: &Path) -> Result<Option<Registry>, RegistryError> {
     let bytes = match read_regular(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(RegistryError::Io { path: path.to_owned(), source: e }),
+        Err(e) => return Err(RegistryError::Io { path: path.to_owned(), error: e }),
     };
     parse(path, &bytes).map(Some)
 }
@@ -179,7 +179,7 @@ pub enum WriteOutcome {
 /// overwritten), [`RegistryError::Io`] on I/O failure, [`RegistryError::Busy`]
 /// as above.
 pub fn write_ip(path: &Path, name: &str, ip: Ipv4Addr) -> Result<WriteOutcome, RegistryError> {
-    let io = |e: std::io::Error| RegistryError::Io { path: path.to_owned(), source: e };
+    let io = |e: std::io::Error| RegistryError::Io { path: path.to_owned(), error: e };
     let lock_path = sidecar_lock(path);
     let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io)?;
     lock.lock().map_err(io)?;
@@ -295,13 +295,21 @@ fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
         opts.custom_flags(nix::libc::O_NONBLOCK);
     }
     let mut f = opts.open(path)?;
-    if !f.metadata()?.is_file() {
+    let meta = f.metadata()?;
+    if !meta.is_file() {
         return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > MAX_REGISTRY_BYTES {
+        return Err(std::io::Error::new(std::io::ErrorKind::FileTooLarge, "larger than 64 MiB: not read"));
     }
     let mut out = Vec::new();
     f.read_to_end(&mut out)?;
     Ok(out)
 }
+
+/// The largest registry vmbar reads (64 MiB): a registry of thousands of VMs is
+/// a few hundred KiB; anything far larger is not one.
+const MAX_REGISTRY_BYTES: u64 = 64 << 20;
 
 /// The prefix of write-back temporary files: `.<registry file name>.vmbar-tmp-`.
 fn temp_prefix(path: &Path) -> std::ffi::OsString {

@@ -273,6 +273,15 @@ async fn events_report_every_change_once() {
     t.world.procs.lock().unwrap_or_else(|e| e.into_inner()).clear();
     let (_, ev) = t.refresh().await;
     assert_eq!(ev.iter().map(|e| (e.from, e.to, e.ipv4)).collect::<Vec<_>>(), vec![(Some(Status::Booting), Status::Stopped, None)]);
+    // a VM folder that vanishes (name in no registry) leaves with a last event
+    std::fs::create_dir_all(t.vms.join("temp")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(t.vms.join("temp/console.log"), "").unwrap_or_else(|e| panic!("{e}"));
+    let (_, ev) = t.refresh().await;
+    assert_eq!(ev.iter().map(|e| (e.name.as_str(), e.to)).collect::<Vec<_>>(), vec![("temp", Status::Stopped)]);
+    std::fs::remove_dir_all(t.vms.join("temp")).unwrap_or_else(|e| panic!("{e}"));
+    let (snap, ev) = t.refresh().await;
+    assert_eq!(ev.iter().map(|e| (e.name.as_str(), e.from, e.to)).collect::<Vec<_>>(), vec![("temp", Some(Status::Stopped), Status::Missing)]);
+    assert!(snap.vms.iter().all(|v| v.name != "temp"));
 }
 
 #[tokio::test]
