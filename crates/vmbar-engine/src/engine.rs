@@ -508,14 +508,7 @@ fn local_evidence(s: &Settings, procs: &dyn ProcessTable, name: &str, dir: &Path
         details.push("registry name is not a usable folder name".into());
     }
     let pidfile = dir.join("qemu.pid");
-    let liveness = if !dir_exists {
-        Liveness::Dead("no VM folder".into())
-    } else if std::fs::metadata(&pidfile).is_ok_and(|m| !m.is_file()) {
-        // A FIFO or device would block the pidfile read (and the whole refresh) for ever.
-        Liveness::Dead("qemu.pid is not a regular file".into())
-    } else {
-        process::liveness(procs, &pidfile)
-    };
+    let liveness = if !dir_exists { Liveness::Dead("no VM folder".into()) } else { process::liveness(procs, &pidfile) };
     let (pid, started) = match &liveness {
         Liveness::Alive { pid, started, .. } | Liveness::Unverified { pid, started, .. } => (Some(*pid), *started),
         Liveness::Dead(_) => (None, 0),

@@ -67,17 +67,34 @@ pub enum Liveness {
     },
 }
 
-/// Reads a pidfile: `Ok(None)` when absent; the pid otherwise.
+/// Reads a pidfile (at most its first 64 bytes): `Ok(None)` when absent; the pid otherwise.
 ///
 /// # Errors
-/// A readable message when the file holds no pid (junk, empty, zero, too large)
-/// or cannot be read.
+/// A readable message when the file holds no pid (junk, empty, zero, too large),
+/// is not a regular file (a FIFO is never read: it would block), or cannot be read.
 pub fn read_pidfile(path: &Path) -> Result<Option<u32>, String> {
-    let text = match std::fs::read(path) {
-        Ok(t) => t,
+    use std::io::Read;
+    // Opened non-blocking and checked before reading: a FIFO or device would block
+    // the read (and the whole refresh) for ever.
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(nix::libc::O_NONBLOCK);
+    }
+    let file = match opts.open(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read qemu.pid: {e}")),
     };
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err("qemu.pid is not a regular file".into());
+    }
+    let mut text = Vec::new();
+    if let Err(e) = file.take(64).read_to_end(&mut text) {
+        return Err(format!("cannot read qemu.pid: {e}"));
+    }
     let s = String::from_utf8_lossy(&text[..text.len().min(64)]);
     match s.trim().parse::<u32>() {
         Ok(0) | Err(_) => Err(format!("qemu.pid holds no pid ({:?})", s.trim().chars().take(20).collect::<String>())),
