@@ -25,11 +25,39 @@
 //! lo, docker0 or virbr0.
 //!
 //! # Boots
-//! A console log can hold several boots (guest reboots inside one QEMU, or a
-//! log QEMU appends to). A new boot begins at a kernel `Linux version` banner,
-//! at kernel timestamps that restart, or at a new cloud-init `init-local`
-//! stage, once the current boot has shown anything. Only the last table after
-//! the last boundary belongs to the current boot.
+//! A console log can hold several boots (guest reboots inside one QEMU, QEMU
+//! restarted on a log it appends to: `-chardev file,append=on`), and a guest can
+//! print an earlier boot's log on it (`journalctl -b -1`). Only the last table of
+//! the current boot counts. A new boot begins at the first of these lines once
+//! the current boot has shown anything (a marker counts at the start of a line's
+//! message: after blanks, a `<N>` priority and a kernel `[ts]`, never behind a
+//! syslog or journal prefix, which the live firmware and kernel never print):
+//!
+//! | marker | printed by |
+//! |---|---|
+//! | `SeaBIOS (version ...)` | SeaBIOS's start-up banner (QEMU's default x86 BIOS; on the serial port with `-nographic`/sercon) |
+//! | `BdsDxe: loading Boot0001 ...`, `BdsDxe: starting ...` | OVMF / EDK II `MdeModulePkg/Universal/BdsDxe` (UEFI guests) |
+//! | `iPXE (http://ipxe.org) ...`, `iPXE (https://ipxe.org) ...` | the iPXE option ROM of QEMU's NICs, at network boot |
+//! | `GRUB loading.`, `Welcome to GRUB!` | GRUB's i386-pc core image and its `normal` module |
+//! | `systemd-boot <version>` | systemd-boot's banner (UEFI guests) |
+//! | `reboot: Restarting system`, `reboot: Power down`, `reboot: System halted` | the guest kernel's `kernel/reboot.c` (`pr_emerg`, printed even with `quiet`) |
+//! | `Linux version ...` | the kernel banner (`linux_banner`, printed by `start_kernel()`) |
+//! | a kernel `[ts]` that restarts below 5 s | printk timestamps (`CONFIG_PRINTK_TIME`) start again at 0 with each kernel |
+//! | cloud-init `running 'init-local'`, forward in time, once cloud-init ran | cloud-init's stage banner (`cloudinit/cmd/main.py`) |
+//!
+//! Time order decides what is current. A line's guest uptime is its kernel
+//! `[ts]`, else cloud-init's `Up N seconds` (both count from the guest kernel's
+//! start). A line whose uptime goes backwards by more than 2 s against the
+//! current boot's (other than the restart below 5 s above) is a replay of an
+//! earlier boot: from it on, tables, stages, users and boundaries are ignored until
+//! a line forward in time (or a firmware marker) returns. A syslog or journal
+//! prefix alone never marks a replay: current consoles carry `<14>Apr  9 08:37:28
+//! cloud-init:` framed lines.
+//!
+//! With [`ConsoleParser::set_uptime_limit`] (the QEMU process's age), a line
+//! whose uptime exceeds the limit was printed before that process started: the
+//! boot it belongs to is forgotten and nothing counts until the process's own
+//! lines (uptime within the limit) or a firmware marker begin a new boot.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -71,11 +99,14 @@ pub struct NetTable {
 }
 
 impl NetTable {
-    /// Usable IPv4 addresses of the rows whose MAC is `mac` (never `lo`), in print order, deduplicated.
+    /// Usable IPv4 addresses of the rows whose MAC is `mac`, in print order,
+    /// deduplicated: never from `lo`, a row whose Up column says `False`, or a
+    /// bridge or container device inside the guest ([`is_guest_bridge`]), even
+    /// when that row carries the MAC (a bridge can take its port's MAC).
     pub fn ipv4_for(&self, mac: MacAddr) -> Vec<Ipv4Addr> {
         let mut out = Vec::new();
         for row in &self.rows {
-            if row.mac != Some(mac) || row.device == "lo" {
+            if row.mac != Some(mac) || row.device == "lo" || row.up == Some(false) || is_guest_bridge(&row.device) {
                 continue;
             }
             if let Some(IpAddr::V4(ip)) = row.address {
@@ -87,18 +118,30 @@ impl NetTable {
         out
     }
 
-    /// The distinct unicast MACs of non-loopback rows, in print order.
+    /// The distinct unicast MACs of rows other than loopback and guest bridges, in print order.
     pub fn macs(&self) -> Vec<MacAddr> {
         let mut out = Vec::new();
         for row in &self.rows {
             if let Some(mac) = row.mac {
-                if mac.is_unicast() && row.device != "lo" && !out.contains(&mac) {
+                if mac.is_unicast() && row.device != "lo" && !is_guest_bridge(&row.device) && !out.contains(&mac) {
                     out.push(mac);
                 }
             }
         }
         out
     }
+}
+
+/// True for a device name that a bridge, container or nested-VM network inside
+/// the guest uses (never the VM's own NIC): libvirt `virbr*` (and `virbr0-nic`),
+/// `vnet*` and `tap*` (guests' taps), Docker `docker*` and `br-<id>`, CNI `cni*`,
+/// `flannel*`, Calico `cali*`, Cilium `cilium_*`, `veth*` pairs, LXD `lxdbr*`,
+/// LXC `lxcbr*`, Podman `podman*`, Multipass `mpqemubr*`, Weave `weave`,
+/// kube-router `kube-bridge`. A plain `br0`/`bridge0` is kept: a guest may bridge
+/// its own NIC and then holds its address there.
+pub fn is_guest_bridge(device: &str) -> bool {
+    const PREFIXES: [&str; 15] = ["virbr", "vnet", "tap", "docker", "br-", "cni", "flannel", "cali", "cilium_", "veth", "lxdbr", "lxcbr", "podman", "mpqemubr", "kube-bridge"];
+    device == "weave" || PREFIXES.iter().any(|p| device.starts_with(p))
 }
 
 /// What the console says about one boot.
@@ -133,6 +176,7 @@ static STAGE: LazyLock<Regex> = LazyLock::new(|| {
 static SSH_USER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:Authorized keys from \S+ for user|fingerprints found for user) ([a-z_][a-z0-9_.-]{0,31})").expect("constant pattern")
 });
+static UP_SECS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bUp (\d{1,9}(?:\.\d{1,9})?) seconds").expect("constant pattern"));
 static FLAT_06: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*([A-Za-z0-9_.@-]{1,32})\s*:\s+([01])\s*(.*)$").expect("constant pattern")
 });
@@ -144,6 +188,72 @@ static BARE_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
 static ANSI: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]?|\[[0-9;]*[mK]").expect("constant pattern")
 });
+
+/// Slack for uptimes against the QEMU process's age: its start time is read in whole seconds.
+const UPTIME_SLACK: f64 = 2.0;
+/// How far a line's uptime may go backwards (lines of one boot interleave; cloud-init's
+/// `Up` comes from `/proc/uptime`, the kernel's `[ts]` from its own clock) before it is a replay.
+const REPLAY_SLACK: f64 = 2.0;
+
+/// Whether the lines being parsed belong to the current boot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Mode {
+    /// They do.
+    #[default]
+    Current,
+    /// An earlier boot's log printed again (its uptime went backwards): ignored.
+    Replay,
+    /// Printed before the QEMU process started (uptime above its age): ignored.
+    Stale,
+}
+
+/// What a line announces about boots (see the module docs' table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    None,
+    /// Firmware, boot loader or the kernel's `reboot:` line: a reset.
+    Firmware,
+    /// The kernel's `Linux version` banner.
+    Banner,
+    /// A new cloud-init `init-local` stage.
+    Stage,
+}
+
+/// The boot marker at the start of a line's message (after blanks, a `<N>` and a kernel `[ts]`).
+fn marker(line: &str) -> Marker {
+    let mut m = line.trim_start();
+    if let Some(rest) = m.strip_prefix('<') {
+        if let Some(i) = rest.find('>').filter(|&i| i <= 3 && rest[..i].bytes().all(|b| b.is_ascii_digit())) {
+            m = rest[i + 1..].trim_start();
+        }
+    }
+    if kernel_ts(m.as_bytes()).is_some() {
+        m = m.find(']').map_or(m, |i| m[i + 1..].trim_start());
+    }
+    const FIRMWARE: [&str; 10] = [
+        "SeaBIOS (version ",
+        "BdsDxe: ",
+        "iPXE (http://ipxe.org)",
+        "iPXE (https://ipxe.org)",
+        "GRUB loading",
+        "Welcome to GRUB!",
+        "reboot: Restarting system",
+        "reboot: Power down",
+        "reboot: System halted",
+        "systemd-boot ",
+    ];
+    if FIRMWARE.iter().any(|f| m.starts_with(f)) {
+        // `systemd-boot` must be followed by its version
+        if m.starts_with("systemd-boot ") && !m["systemd-boot ".len()..].starts_with(|c: char| c.is_ascii_digit()) {
+            return Marker::None;
+        }
+        return Marker::Firmware;
+    }
+    if m.starts_with("Linux version ") {
+        return Marker::Banner;
+    }
+    Marker::None
+}
 
 /// Incremental console parser. Feed it bytes in order; read [`Self::current`].
 #[derive(Debug, Clone, Default)]
@@ -159,8 +269,13 @@ pub struct ConsoleParser {
     /// A table row cut by a hard wrap, waiting for its continuation.
     wrapped: Option<(u64, String, u8)>,
     in_table: bool,
-    last_ts: Option<f64>,
+    /// The current boot's guest uptime: the largest accepted line uptime, seconds.
+    clock: Option<f64>,
+    /// Whether the current boot's clock was set by a line within the uptime limit.
     boot_has_content: bool,
+    mode: Mode,
+    /// The QEMU process's age in seconds, when known ([`Self::set_uptime_limit`]).
+    uptime_limit: Option<f64>,
     boots: u32,
     current: BootView,
     /// Every Net device info table seen, for `vmbar inspect` (capped at 64).
@@ -178,6 +293,25 @@ impl ConsoleParser {
     /// A parser whose first fed byte is at `offset` of the file (tail reads).
     pub fn starting_at(offset: u64) -> Self {
         ConsoleParser { pos: offset, partial_start: offset, ..Self::default() }
+    }
+
+    /// Sets the QEMU process's age (seconds since it started), or `None` when
+    /// unknown: later lines whose guest uptime exceeds it (plus 2 s for the
+    /// whole-second start time) belong to an earlier process and never count.
+    /// The age only grows while one process runs; call [`Self::fence`] for a new one.
+    pub fn set_uptime_limit(&mut self, age_secs: Option<f64>) {
+        self.uptime_limit = age_secs.filter(|a| a.is_finite() && *a >= 0.0);
+    }
+
+    /// Declares that every byte fed so far predates the current QEMU process: a
+    /// new boot (with nothing known) begins at [`Self::position`], unless the
+    /// current boot is already empty.
+    pub fn fence(&mut self) {
+        if self.boot_has_content || self.mode != Mode::Current || self.current != BootView::default() {
+            let at = self.partial_start;
+            self.new_boot(at);
+        }
+        self.wrapped = None;
     }
 
     /// Offset of the next byte expected.
@@ -264,7 +398,7 @@ impl ConsoleParser {
         if self.wrapped.is_none() && is_plain_line(&raw) {
             // Fast path for the great majority of console lines (kernel and systemd
             // messages): nothing in them but a possible kernel timestamp matters.
-            self.timestamp(kernel_ts(&raw), false, false);
+            self.clock_line(kernel_ts(&raw), None, Marker::None);
             self.in_table = false;
             return;
         }
@@ -273,27 +407,59 @@ impl ConsoleParser {
         self.line(start, &clean);
     }
 
-    /// Boot-boundary bookkeeping shared by both paths: a kernel timestamp that
-    /// restarts, a `Linux version` banner, or a new `init-local` stage begins a new
-    /// boot once the current one has shown anything.
-    fn timestamp(&mut self, ts: Option<f64>, banner: bool, new_local: bool) -> bool {
-        let restarted = match (ts, self.last_ts) {
-            (Some(now), Some(before)) => now + 1.0 < before && now < 5.0,
-            _ => false,
+    /// Boot-boundary and time-order bookkeeping shared by both paths, for the
+    /// line that starts at `partial_start_of_line`: `ts` is its kernel timestamp,
+    /// `up` cloud-init's `Up N seconds`, `marker` what it announces. Returns true
+    /// when the line's facts (table rows, stages, users) belong to the current boot.
+    fn clock_line(&mut self, ts: Option<f64>, up: Option<f64>, marker: Marker) -> bool {
+        let at = self.partial_start_of_line;
+        if marker == Marker::Firmware {
+            // Firmware runs only after a reset: always a new boot, whatever came before.
+            if self.boot_has_content || self.mode != Mode::Current {
+                self.new_boot(at);
+            }
+            return true;
+        }
+        let Some(t) = ts.or(up) else {
+            if marker == Marker::Banner && (self.boot_has_content || self.mode == Mode::Stale) {
+                self.new_boot(at);
+                self.boot_has_content = true;
+                return true;
+            }
+            if marker == Marker::Banner {
+                self.boot_has_content = true;
+            }
+            return self.mode == Mode::Current;
         };
-        let mut boundary = false;
-        if self.boot_has_content && (banner || restarted || new_local) {
-            self.new_boot(self.partial_start_of_line);
-            boundary = true;
+        let limit = self.uptime_limit.map(|l| l + UPTIME_SLACK);
+        if limit.is_some_and(|l| t > l) {
+            // Printed by a guest older than the QEMU process: an earlier process's boot
+            // (forgotten: nothing of it counts), or a replay inside this process's boot.
+            if self.mode != Mode::Stale && !(self.mode == Mode::Current && self.boot_has_content) {
+                self.new_boot(at);
+                self.mode = Mode::Stale;
+            } else if self.mode == Mode::Current {
+                self.mode = Mode::Replay;
+            }
+            return false;
         }
-        if let Some(t) = ts {
-            self.last_ts = Some(t);
-            self.boot_has_content = true;
+        if self.mode == Mode::Stale {
+            // the process's own first line
+            self.new_boot(at);
         }
-        if banner {
-            self.boot_has_content = true;
+        let backwards = self.clock.is_some_and(|c| t + REPLAY_SLACK < c);
+        let restarted = ts.is_some() && self.clock.is_some_and(|c| t + 1.0 < c) && t < 5.0;
+        if restarted || (marker != Marker::None && !backwards && self.boot_has_content) {
+            self.new_boot(at);
+        } else if backwards {
+            // a replay of an earlier boot's log
+            self.mode = Mode::Replay;
+            return false;
         }
-        boundary
+        self.mode = Mode::Current;
+        self.clock = Some(self.clock.map_or(t, |c| c.max(t)));
+        self.boot_has_content = true;
+        true
     }
 
     fn line(&mut self, offset: u64, line: &str) {
@@ -319,9 +485,9 @@ impl ConsoleParser {
             self.table_body(woff, &row);
         }
 
-        // 2. Boot boundaries.
+        // 2. Boot boundaries and time order.
         let ts = kernel_ts(line.as_bytes());
-        let banner = line.contains("Linux version ");
+        let mut marker = marker(line);
         let stage = STAGE.captures(line).and_then(|c| {
             if let Some(s) = c.get(1) {
                 return stage_from_name(s.as_str());
@@ -336,9 +502,17 @@ impl ConsoleParser {
                 _ => None,
             }
         });
-        let new_local = stage == Some(CloudInitStage::InitLocal) && self.current.cloud_init_started();
+        if marker == Marker::None && stage == Some(CloudInitStage::InitLocal) && self.current.cloud_init_started() {
+            marker = Marker::Stage;
+        }
+        let up = stage.and_then(|_| UP_SECS.captures(line)).and_then(|c| c.get(1)?.as_str().parse::<f64>().ok()).filter(|u| u.is_finite());
         self.partial_start_of_line = offset;
-        self.timestamp(ts, banner, new_local);
+        if !self.clock_line(ts, up, marker) {
+            // not the current boot's: an earlier process's, or a replay
+            self.in_table = false;
+            self.wrapped = None;
+            return;
+        }
         if let Some(s) = stage {
             self.boot_has_content = true;
             // stages only move forward inside a boot
@@ -378,7 +552,8 @@ impl ConsoleParser {
         self.current = BootView { start: Some(offset), ..BootView::default() };
         self.boot_has_content = false;
         self.in_table = false;
-        self.last_ts = None;
+        self.clock = None;
+        self.mode = Mode::Current;
     }
 
     fn start_table(&mut self, offset: u64) {
@@ -504,7 +679,8 @@ fn is_plain_line(raw: &[u8]) -> bool {
     if raw.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) || memchr::memchr2(b'|', b'+', raw).is_some() {
         return false;
     }
-    !["-info".as_bytes(), b"Linux version", b"loud-init", b"=== network", b"for user"].iter().any(|n| memmem::find(raw, n).is_some())
+    // `-info`: ci-info/if-info; the rest: the boot markers of the module docs and cloud-init's stages.
+    !["-info".as_bytes(), b"Linux version", b"loud-init", b"=== network", b"for user", b"SeaBIOS", b"BdsDxe", b"iPXE", b"GRUB", b"systemd-boot", b"reboot: "].iter().any(|n| memmem::find(raw, n).is_some())
 }
 
 /// The kernel timestamp at the start of a console line: `[   26.355300]`,
@@ -556,10 +732,20 @@ fn kernel_ts(line: &[u8]) -> Option<f64> {
     Some(secs as f64 + frac as f64 / 10f64.powi(n as i32))
 }
 
-/// A `| ... |` row with at least five cells (every Net device info layout has 5 or 6).
+/// A `| ... |` row with at least five cells (every Net device info layout has 5
+/// or 6), unless its fifth and last cell is a Scope (`global`, `link`, `host`,
+/// `site`, a BSD hex scope `0x2`): a 6-column row folded right after its Scope
+/// cell (a hard wrap at 80 columns does that) looks like a 5-column row and waits
+/// for its continuation (the Hw-Address).
 fn row_complete(row: &str) -> bool {
     let t = row.trim();
-    t.ends_with('|') && t.matches('|').count() >= 6
+    if !t.ends_with('|') {
+        return false;
+    }
+    let n = t.matches('|').count();
+    let last = t.trim_end_matches('|').rsplit('|').next().unwrap_or("").trim();
+    let scope = matches!(last, "global" | "link" | "host" | "site") || (last.starts_with("0x") && last.len() <= 6);
+    n >= 7 || (n == 6 && !scope)
 }
 
 fn stage_from_name(name: &str) -> Option<CloudInitStage> {
@@ -672,9 +858,17 @@ pub enum ConsoleError {
 /// most `tail_bytes`) only while that tail shows neither the current boot's
 /// start nor a table with its cloud-init stage: a 1 GiB log costs at most
 /// `tail_bytes`, usually 256 KiB. Later reads cost only the appended bytes. A file
-/// that shrank (truncated: QEMU opens `-serial file:` with `O_TRUNC` on start)
-/// or was replaced (another inode) is read afresh. When more than `tail_bytes`
-/// were appended between two reads, the reader jumps to the new tail.
+/// that shrank (truncated: QEMU opens `-serial file:` with `O_TRUNC` on start),
+/// was replaced (another inode) or was rewritten in place (same inode, truncated
+/// and refilled past the old length between two reads: its first bytes or the
+/// bytes just before the read offset changed, [`FINGERPRINT_BYTES`] each) is read
+/// afresh. When more than `tail_bytes` were appended between two reads, the
+/// reader jumps to the new tail.
+///
+/// [`Self::set_process`] ties the reader to the QEMU process: bytes read before a
+/// new process appeared belong to an earlier one (a log QEMU appends to), and lines
+/// whose guest uptime exceeds the process's age never count
+/// ([`ConsoleParser::set_uptime_limit`]).
 #[derive(Debug)]
 pub struct ConsoleTail {
     tail_bytes: u64,
@@ -682,17 +876,59 @@ pub struct ConsoleTail {
     parser: ConsoleParser,
     /// Modification time of the file at the last read (Unix seconds).
     pub mtime: Option<i64>,
+    /// The file's first bytes and the bytes just before the parser's position, as last read.
+    head: Vec<u8>,
+    behind: Vec<u8>,
+    /// Length and modification time (ns) at the last read: unchanged means nothing to check.
+    seen: Option<(u64, Option<i128>)>,
+    /// The QEMU process (pid, start time in Unix seconds) the bytes are read for.
+    process: Option<(u32, u64)>,
+    /// How many times the file was read afresh after its first read.
+    rereads: u64,
 }
+
+/// Bytes kept of the file's head and of the bytes before the read offset, to notice a rewrite.
+pub const FINGERPRINT_BYTES: usize = 1024;
 
 impl ConsoleTail {
     /// A reader that starts `tail_bytes` (bytes) before the end of the file.
     pub fn new(tail_bytes: u64) -> Self {
-        ConsoleTail { tail_bytes: tail_bytes.max(4096), identity: None, parser: ConsoleParser::new(), mtime: None }
+        ConsoleTail { tail_bytes: tail_bytes.max(4096), identity: None, parser: ConsoleParser::new(), mtime: None, head: Vec::new(), behind: Vec::new(), seen: None, process: None, rereads: 0 }
     }
 
     /// The parser's current state.
     pub fn parser(&self) -> &ConsoleParser {
         &self.parser
+    }
+
+    /// How many times the file was read afresh after the first read (it was
+    /// truncated, replaced or rewritten in place): whatever was confirmed from the
+    /// earlier content belongs to an earlier boot.
+    pub fn rereads(&self) -> u64 {
+        self.rereads
+    }
+
+    /// Ties the following reads to the QEMU process `(pid, start time in Unix
+    /// seconds)` (`None`: no live process). When another process replaces the one
+    /// the earlier bytes were read for, everything read so far predates it
+    /// ([`ConsoleParser::fence`]). Call before [`Self::update`].
+    pub fn set_process(&mut self, process: Option<(u32, u64)>) {
+        if let Some(p) = process {
+            if self.process.is_some_and(|old| old != p) && self.identity.is_some() {
+                self.parser.fence();
+            }
+            self.process = Some(p);
+        }
+    }
+
+    /// The QEMU process's age in seconds (the parser's uptime limit), if known.
+    fn process_age(&self) -> Option<f64> {
+        let (_, started) = self.process?;
+        if started == 0 {
+            return None;
+        }
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64();
+        Some((now - started as f64).max(0.0))
     }
 
     /// Reads what was appended since the last call.
@@ -711,6 +947,7 @@ impl ConsoleTail {
                 self.identity = None;
                 self.parser = ConsoleParser::new();
                 self.mtime = None;
+                self.seen = None;
                 return Ok(false);
             }
             Err(e) => return Err(e.into()),
@@ -721,15 +958,27 @@ impl ConsoleTail {
         let ident = file_identity(&meta);
         let len = meta.len();
         self.mtime = mtime_secs(&meta);
-        if self.identity != Some(ident) || len < self.parser.position() {
-            // A new (or replaced, or truncated) file: read a small tail first and
+        let seen = (len, mtime_nanos(&meta));
+        let age = self.process_age();
+        self.parser.set_uptime_limit(age);
+        if self.identity == Some(ident) && self.seen == Some(seen) {
+            return Ok(true); // nothing changed since the last read
+        }
+        let mut file = File::open(path)?;
+        let rewritten = self.identity == Some(ident) && len >= self.parser.position() && !self.fingerprint_matches(&mut file)?;
+        if self.identity != Some(ident) || len < self.parser.position() || rewritten {
+            // A new (or replaced, truncated or rewritten) file: read a small tail first and
             // reach further back only while it shows neither the current boot's start
             // nor a table with its cloud-init stage (most logs end with their table).
+            if self.identity.is_some() {
+                self.rereads += 1;
+            }
             self.identity = Some(ident);
             let mut window = FIRST_WINDOW.min(self.tail_bytes);
             loop {
                 self.parser = ConsoleParser::starting_at(len.saturating_sub(window));
-                self.read_to(path, len)?;
+                self.parser.set_uptime_limit(age);
+                self.read_to(&mut file, len)?;
                 let boot = self.parser.current();
                 let enough = boot.start.is_some() || (boot.table.is_some() && boot.cloud_init_started());
                 if enough || window >= len || window >= self.tail_bytes {
@@ -737,33 +986,64 @@ impl ConsoleTail {
                 }
                 window = (window * 4).min(self.tail_bytes);
             }
-            return Ok(true);
+        } else {
+            if len - self.parser.position() > self.tail_bytes {
+                self.parser = ConsoleParser::starting_at(len - self.tail_bytes);
+                self.parser.set_uptime_limit(age);
+            }
+            self.read_to(&mut file, len)?;
         }
-        if len - self.parser.position() > self.tail_bytes {
-            self.parser = ConsoleParser::starting_at(len - self.tail_bytes);
-        }
-        self.read_to(path, len)?;
+        self.remember_fingerprint(&mut file)?;
+        self.seen = Some(seen);
         Ok(true)
     }
 
+    /// Reads `n` bytes at `offset` (fewer at the end of the file).
+    fn read_at(file: &mut File, offset: u64, n: usize) -> Result<Vec<u8>, ConsoleError> {
+        let mut buf = Vec::with_capacity(n);
+        file.seek(SeekFrom::Start(offset))?;
+        file.take(n as u64).read_to_end(&mut buf)?;
+        Ok(buf)
+    }
+
+    /// True when the head and the bytes before the position are still the ones last read.
+    fn fingerprint_matches(&self, file: &mut File) -> Result<bool, ConsoleError> {
+        let pos = self.parser.position();
+        let head = Self::read_at(file, 0, self.head.len())?;
+        let behind = Self::read_at(file, pos.saturating_sub(self.behind.len() as u64), self.behind.len())?;
+        Ok(head == self.head && behind == self.behind)
+    }
+
+    fn remember_fingerprint(&mut self, file: &mut File) -> Result<(), ConsoleError> {
+        let pos = self.parser.position();
+        let n = FINGERPRINT_BYTES.min(usize::try_from(pos).unwrap_or(FINGERPRINT_BYTES));
+        self.head = Self::read_at(file, 0, n)?;
+        self.behind = Self::read_at(file, pos - n as u64, n)?;
+        Ok(())
+    }
+
     /// Feeds the bytes from the parser's position up to `len`.
-    fn read_to(&mut self, path: &Path, len: u64) -> Result<(), ConsoleError> {
+    fn read_to(&mut self, file: &mut File, len: u64) -> Result<(), ConsoleError> {
         let start = self.parser.position();
         if len <= start {
             return Ok(());
         }
-        let mut file = File::open(path)?;
         file.seek(SeekFrom::Start(start))?;
         let mut buf = Vec::with_capacity((len - start).min(1 << 20) as usize);
         file.take(len - start).read_to_end(&mut buf)?;
         if start > 0 && self.parser.lines() == 0 && self.parser.partial.is_empty() {
             // a tail read begins mid-line: drop that fragment
+            let limit = self.parser.uptime_limit;
             match memchr::memchr(b'\n', &buf) {
                 Some(i) => {
                     self.parser = ConsoleParser::starting_at(start + i as u64 + 1);
+                    self.parser.set_uptime_limit(limit);
                     self.parser.feed(&buf[i + 1..]);
                 }
-                None => self.parser = ConsoleParser::starting_at(start + buf.len() as u64),
+                None => {
+                    self.parser = ConsoleParser::starting_at(start + buf.len() as u64);
+                    self.parser.set_uptime_limit(limit);
+                }
             }
         } else {
             self.parser.feed(&buf);
@@ -785,6 +1065,11 @@ fn file_identity(meta: &std::fs::Metadata) -> (u64, u64) {
 #[cfg(not(unix))]
 fn file_identity(_meta: &std::fs::Metadata) -> (u64, u64) {
     (0, 0)
+}
+
+fn mtime_nanos(meta: &std::fs::Metadata) -> Option<i128> {
+    let t = meta.modified().ok()?;
+    Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos() as i128)
 }
 
 pub(crate) fn mtime_secs(meta: &std::fs::Metadata) -> Option<i64> {
@@ -954,8 +1239,9 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("console.log");
         let noise = "[  100.000000] systemd[1]: Started something quite ordinary.\n";
-        // the table near the end: only the first window is read
-        std::fs::write(&path, format!("{}{MODERN}", noise.repeat(200_000)))?;
+        // the table near the end: only the first window is read (kernel time goes forward in one boot)
+        let early = "[   10.000000] systemd[1]: Started something quite ordinary.\n";
+        std::fs::write(&path, format!("{}{MODERN}", early.repeat(200_000)))?;
         let mut tail = ConsoleTail::new(64 << 20);
         tail.update(&path)?;
         assert!(tail.parser().current().table.is_some());
@@ -970,6 +1256,160 @@ mod tests {
         let mut tail = ConsoleTail::new(1 << 20);
         tail.update(&dir.path().join("c2.log"))?;
         assert!(tail.parser().current().table.is_none());
+        Ok(())
+    }
+
+    const FINISHED: &str = "[   45.2] cloud-init[963]: Cloud-init v. 25.2 finished at Thu, 09 Apr 2026 08:37:28 +0000. Datasource DataSourceNoCloud.  Up 45.10 seconds\n";
+
+    #[test]
+    fn qemu_restart_on_an_append_mode_console_begins_a_new_boot_at_the_firmware() {
+        // Issue #9 case 1: the new QEMU's firmware and boot loader lines follow boot 1's finished table.
+        let log = format!("{MODERN}{FINISHED}SeaBIOS (version 1.16.3-debian-1.16.3-2)\r\n\r\niPXE (https://ipxe.org) 00:03.0 CA00 PCI2.10 PnP PMM+7EFD0FE0+7EF30FE0 CA00\r\n\r\n\r\nBooting from Hard Disk...\r\nGRUB loading.\r\n");
+        let p = parse_all(log.as_bytes());
+        assert_eq!(p.boundaries(), 1, "one restart, one boundary (at SeaBIOS)");
+        assert_eq!(p.current().start, log.find("SeaBIOS").map(|i| i as u64));
+        assert!(p.current().table.is_none(), "the old boot's table is not the current boot's: {:?}", p.current());
+        assert_eq!(p.current().cloud_init, CloudInitStage::NotSeen);
+    }
+
+    #[test]
+    fn every_documented_boundary_marker_begins_a_new_boot() {
+        for marker in [
+            "SeaBIOS (version rel-1.16.3-0-ga6ed6b701f0a-prebuilt.qemu.org)",
+            "BdsDxe: loading Boot0001 \"UEFI QEMU HARDDISK QM00001 \" from PciRoot(0x0)/Pci(0x1,0x1)/Ata(Secondary,Master,0x0)",
+            "iPXE (http://ipxe.org) 00:03.0 CA00 PCI2.10 PnP PMM+3FF8B3A0+3FECB3A0 CA00",
+            "GRUB loading.",
+            "Welcome to GRUB!",
+            "systemd-boot 255.4-1ubuntu8 (UEFI 2.70)",
+            "[  300.123456] reboot: Restarting system",
+            "[  300.123456] reboot: Power down",
+            "[    0.000000] Linux version 6.8.0-57-generic (buildd@lcy02-amd64-040) (x86_64-linux-gnu-gcc-13) #59-Ubuntu SMP",
+            "Linux version 6.8.0-57-generic (buildd@lcy02-amd64-040) #59-Ubuntu SMP",
+        ] {
+            let log = format!("{MODERN}{marker}\n");
+            let p = parse_all(log.as_bytes());
+            assert_eq!((p.boundaries(), p.current().table.is_none()), (1, true), "{marker}");
+        }
+        // A later cloud-init `init-local` in the same console, forward in time, is a new boot too;
+        // backwards in time it is a replay of an earlier boot (case 3), not a boundary.
+        let p = parse_all(format!("{MODERN}[   95.1] cloud-init[1480]: Cloud-init v. 25.2 running 'init-local' at Fri. Up 95.00 seconds.\n").as_bytes());
+        assert_eq!((p.boundaries(), p.current().table.is_none()), (1, true));
+        let p = parse_all(format!("{MODERN}<14>Apr  8 07:11:47 cloud-init[480]: Cloud-init v. 25.2 running 'init-local' at Wed. Up 9.40 seconds.\n").as_bytes());
+        assert_eq!((p.boundaries(), p.current().table.is_none()), (0, false));
+    }
+
+    #[test]
+    fn guest_reboot_into_a_quiet_kernel_begins_a_new_boot_at_the_reboot_line() {
+        // Issue #9 case 2: `quiet` hides the banner; the first timestamp of the new boot is above 5 s.
+        let log = format!("{MODERN}{FINISHED}[  300.412001] reboot: Restarting system\nSeaBIOS (version 1.16.3-debian-1.16.3-2)\nBooting from Hard Disk...\n[    6.204113] EXT4-fs (vda1): mounted filesystem\n");
+        let p = parse_all(log.as_bytes());
+        assert_eq!(p.current().start, log.find("[  300.412001] reboot").map(|i| i as u64), "{:?}", p.current());
+        assert_eq!(p.boundaries(), 1);
+        assert!(p.current().table.is_none());
+        // the new boot's own table counts
+        let p = parse_all(format!("{log}{}", MODERN.replace("10.0.2.15 ", "10.0.2.16 ")).as_bytes());
+        let t = p.current().table.clone().unwrap_or_default();
+        assert_eq!(t.ipv4_for(mac("52:54:00:12:34:56")), vec![Ipv4Addr::new(10, 0, 2, 16)]);
+    }
+
+    #[test]
+    fn lines_older_than_the_qemu_process_never_count() {
+        // Issue #9 case 4: a guest uptime above the QEMU process's age belongs to an earlier process.
+        let mut p = ConsoleParser::new();
+        p.set_uptime_limit(Some(3.0));
+        p.feed(MODERN.as_bytes());
+        assert!(p.current().table.is_none(), "a table printed at 26 s uptime by a 3 s old QEMU: {:?}", p.current());
+        // the new process's own lines begin its boot
+        let mut p2 = ConsoleParser::new();
+        p2.set_uptime_limit(Some(30.0));
+        p2.feed(format!("{MODERN}[    1.2] virtio_net virtio0 eth0: renamed\n").as_bytes());
+        p.set_uptime_limit(Some(30.0));
+        p.feed(b"[    1.2] virtio_net virtio0 eth0: renamed\n");
+        assert!(p.current().table.is_none());
+        p.feed(MODERN.as_bytes());
+        assert!(p.current().table.is_some(), "the new process's own table counts");
+        // `Up N seconds` is the same evidence as a kernel timestamp
+        let mut p = ConsoleParser::new();
+        p.set_uptime_limit(Some(10.0));
+        p.feed(b"<14>Apr  9 08:37:09 cloud-init: Cloud-init v. 25.2 running 'init' at Thu. Up 26.20 seconds.\n");
+        p.feed(MODERN.lines().filter(|l| l.contains("ci-info")).map(|l| format!("<14>Apr  9 08:37:09 cloud-init: {}\n", &l[l.find("ci-info").unwrap_or(0)..])).collect::<String>().as_bytes());
+        assert!(p.current().table.is_none(), "{:?}", p.current());
+    }
+
+    #[test]
+    fn a_replayed_earlier_boot_never_replaces_the_current_boot() {
+        // Issue #9 case 3: `journalctl -b -1` printed on ttyS0 in the current boot.
+        let replay = "Apr 08 07:11:40 ubuntu kernel: Linux version 6.8.0-57-generic (buildd@lcy02-amd64-040) #59-Ubuntu SMP\n\
+Apr 08 07:11:47 ubuntu cloud-init[480]: Cloud-init v. 25.2 running 'init-local' at Wed, 08 Apr 2026 07:11:47 +0000. Up 6.91 seconds.\n\
+Apr 08 07:12:01 ubuntu cloud-init[612]: Cloud-init v. 25.2 running 'init' at Wed, 08 Apr 2026 07:12:01 +0000. Up 20.80 seconds.\n";
+        let table: String = MODERN.lines().filter(|l| l.contains("ci-info")).map(|l| format!("Apr 08 07:12:01 ubuntu cloud-init[612]: {}\n", &l[l.find("ci-info").unwrap_or(0)..].replace("10.0.2.15 ", "10.0.2.99 "))).collect();
+        let log = format!("{MODERN}{FINISHED}[   80.0] systemd[1]: Started session-1.scope.\n{replay}{table}");
+        let p = parse_all(log.as_bytes());
+        assert_eq!(p.boundaries(), 0, "{:?}", p.current());
+        let t = p.current().table.clone().unwrap_or_default();
+        assert_eq!(t.ipv4_for(mac("52:54:00:12:34:56")), vec![Ipv4Addr::new(10, 0, 2, 15)]);
+        assert_eq!(p.current().cloud_init, CloudInitStage::Finished);
+        // and the current boot goes on after the replay
+        let p = parse_all(format!("{log}{}", MODERN.replace("[   26.", "[   99.").replace("10.0.2.15 ", "10.0.2.77 ")).as_bytes());
+        let t = p.current().table.clone().unwrap_or_default();
+        assert_eq!(t.ipv4_for(mac("52:54:00:12:34:56")), vec![Ipv4Addr::new(10, 0, 2, 77)]);
+    }
+
+    #[test]
+    fn a_row_folded_at_exactly_80_columns_keeps_its_address() {
+        let row = "ci-info: |  eth0  | True |        192.168.1.51        | 255.255.255.0 | global | 52:54:00:15:7a:e3 |";
+        let log = format!("ci-info: ++++Net device info++++\nci-info: | Device |  Up  | Address | Mask | Scope | Hw-Address |\n{}\n{}\nci-info: +----+\n", &row[..80], &row[80..]);
+        let p = parse_all(log.as_bytes());
+        let t = p.current().table.clone().unwrap_or_default();
+        assert_eq!(t.ipv4_for(mac("52:54:00:15:7a:e3")), vec![Ipv4Addr::new(192, 168, 1, 51)], "{t:?}");
+    }
+
+    #[test]
+    fn a_row_that_is_not_up_gives_no_address() {
+        let p = parse_all(MODERN.replace("|  eth0  | True |         10.0.2.15 ", "|  eth0  | False|         10.0.2.15 ").as_bytes());
+        let t = p.current().table.clone().unwrap_or_default();
+        assert!(t.macs().contains(&mac("52:54:00:12:34:56")));
+        assert_eq!(t.ipv4_for(mac("52:54:00:12:34:56")), Vec::<Ipv4Addr>::new(), "{t:?}");
+    }
+
+    #[test]
+    fn bridge_and_container_devices_never_give_the_vms_address() {
+        for dev in ["virbr0", "virbr1", "docker0", "br-3f2a9c1d7e4b", "cni0", "lxdbr0", "lxcbr0", "veth1a2b3c", "flannel.1", "cali1234abcd", "podman0", "mpqemubr0", "vnet3", "tap0", "virbr0-nic"] {
+            let log = MODERN.replace("|  eth0  | True |         10.0.2.15  ", &format!("| {dev:^6} | True |         10.0.2.15  "));
+            let p = parse_all(log.as_bytes());
+            let t = p.current().table.clone().unwrap_or_default();
+            assert_eq!(t.rows.iter().filter(|r| r.device == dev).count(), 1, "{dev}: {t:?}");
+            assert_eq!(t.ipv4_for(mac("52:54:00:12:34:56")), Vec::<Ipv4Addr>::new(), "{dev}");
+        }
+        // the VM's own NIC names are not bridges
+        for dev in ["eth0", "ens3", "enp0s1", "vtnet0", "br0"] {
+            let log = MODERN.replace("|  eth0  | True |         10.0.2.15  ", &format!("| {dev:^6} | True |         10.0.2.15  "));
+            let t = parse_all(log.as_bytes()).current().table.clone().unwrap_or_default();
+            assert_eq!(t.ipv4_for(mac("52:54:00:12:34:56")), vec![Ipv4Addr::new(10, 0, 2, 15)], "{dev}");
+        }
+    }
+
+    #[test]
+    fn console_rewritten_in_place_past_the_old_length_is_read_afresh() -> Result<(), Box<dyn std::error::Error>> {
+        // Issue #9 case 5: same inode, O_TRUNC, refilled past the old length before the next read.
+        use std::io::Write;
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("console.log");
+        std::fs::write(&path, format!("{MODERN}{FINISHED}"))?;
+        let mut tail = ConsoleTail::new(1 << 20);
+        tail.update(&path)?;
+        assert!(tail.parser().current().table.is_some());
+        let ino = file_identity(&std::fs::metadata(&path)?);
+        let mut f = std::fs::OpenOptions::new().write(true).truncate(true).open(&path)?;
+        f.write_all(b"SeaBIOS (version 1.16.3-debian-1.16.3-2)\nBooting from Hard Disk...\n")?;
+        for i in 0..60 {
+            writeln!(f, "[  OK  ] Started unit-{i:02}.service - An ordinary unit of the new boot.")?;
+        }
+        drop(f);
+        assert_eq!(file_identity(&std::fs::metadata(&path)?), ino, "same inode");
+        assert!(std::fs::metadata(&path)?.len() > (MODERN.len() + FINISHED.len()) as u64);
+        tail.update(&path)?;
+        assert!(tail.parser().current().table.is_none(), "the rewritten console's old table was kept: {:?}", tail.parser().current());
         Ok(())
     }
 

@@ -96,6 +96,8 @@ struct VmState {
     dns_pending: Option<JoinHandle<Result<Vec<Ipv4Addr>, String>>>,
     dns_last: Option<(Instant, Result<Vec<Ipv4Addr>, String>)>,
     written: Option<Ipv4Addr>,
+    /// The console's [`ConsoleTail::rereads`] when `boot` was taken.
+    console_rereads: u64,
 }
 
 /// The detection engine: call [`Engine::refresh`] repeatedly (the
@@ -518,6 +520,7 @@ fn local_evidence(s: &Settings, procs: &dyn ProcessTable, name: &str, dir: &Path
     let mut console_view = None;
     if dir_exists {
         let tail = st.console.get_or_insert_with(|| ConsoleTail::new(s.console_tail_bytes));
+        tail.set_process(pid.map(|p| (p, started)));
         match tail.update(&dir.join("console.log")) {
             Ok(true) => {
                 // Content written before this QEMU started belongs to an earlier boot.
@@ -549,7 +552,9 @@ fn local_evidence(s: &Settings, procs: &dyn ProcessTable, name: &str, dir: &Path
         _ => Vec::new(),
     };
     let boot = pid.map(|pid| BootId { pid, started, console_boot: console_view.as_ref().and_then(|v| v.start) });
-    if boot != st.boot {
+    let rereads = st.console.as_ref().map_or(0, ConsoleTail::rereads);
+    if boot != st.boot || rereads != st.console_rereads {
+        st.console_rereads = rereads;
         // A new boot: nothing confirmed for an earlier one counts.
         st.boot = boot;
         st.sticky = None;

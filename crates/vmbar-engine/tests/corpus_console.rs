@@ -125,3 +125,28 @@ fn garbage_and_binary_input_never_panics() {
     let p = parse_all(invalid_utf8);
     assert!(p.current().table.as_ref().map(|t| t.ipv4_for(mac("52:54:00:04:b6:ac")).is_empty()).unwrap_or(true));
 }
+
+/// Issue #9 case 3: the noble log (sample 1, whose current boot carries `<14>`-framed
+/// cloud-init lines) followed by an earlier boot's journal printed on the console
+/// (`journalctl -b -1`, default and `-o short-monotonic` formats): the earlier boot's
+/// `init-local` line and table go backwards in guest uptime, so they are a replay.
+#[test]
+fn an_earlier_boots_journal_printed_after_the_noble_log_is_a_replay() {
+    let noble = String::from_utf8_lossy(&sample("console-cloudinit-25.2-noble-qemu-slirp-eth0.log")).into_owned();
+    let table: Vec<&str> = noble.lines().filter(|l| l.contains("cloud-init[658]: ci-info:")).collect();
+    assert!(table.len() > 10, "sample 1 changed");
+    for (prefix, first) in [("Apr 08 07:12:01 ubuntu cloud-init[612]: ", "Apr 08 07:11:40 ubuntu kernel: Linux version 6.8.0-57-generic (buildd@lcy02-amd64-040) #59-Ubuntu SMP\n"), ("[   21.061204] ubuntu cloud-init[612]: ", "")] {
+        let mut replay = String::from(first);
+        replay.push_str(&format!("{}Cloud-init v. 25.2-0ubuntu1~24.04.1 running 'init-local' at Wed, 08 Apr 2026 07:11:47 +0000. Up 6.91 seconds.\n", prefix.replace("cloud-init[612]", "cloud-init[480]").replace("[   21.061204]", "[    7.101000]")));
+        replay.push_str(&format!("{prefix}Cloud-init v. 25.2-0ubuntu1~24.04.1 running 'init' at Wed, 08 Apr 2026 07:12:01 +0000. Up 20.80 seconds.\n"));
+        for l in &table {
+            let body = &l[l.find("ci-info:").unwrap_or(0)..];
+            replay.push_str(&format!("{prefix}{}\n", body.replace("10.0.2.15 ", "10.0.2.99 ")));
+        }
+        let log = format!("{noble}\n{replay}");
+        let p = parse_all(log.as_bytes());
+        let t = p.current().table.clone().unwrap_or_default();
+        assert_eq!(t.ipv4_for(mac("52:54:00:12:34:56")), vec![Ipv4Addr::new(10, 0, 2, 15)], "replay with prefix {prefix:?}");
+        assert_eq!((p.boundaries(), p.current().cloud_init), (0, vmbar_engine::CloudInitStage::ModulesFinal), "replay with prefix {prefix:?}");
+    }
+}

@@ -74,7 +74,9 @@ struct Setup {
 
 fn qemu(pidfile: &Path, mac: &str) -> ProcInfo {
     let argv = format!("qemu-system-x86_64 -device virtio-net-pci,mac={mac} -pidfile {}", pidfile.display());
-    ProcInfo { argv: argv.split(' ').map(str::to_owned).collect(), started: now_secs() - 5, cwd: None }
+    // started ten minutes ago: the consoles below print uptimes of 20 to 45 s, which a QEMU
+    // process younger than that cannot have printed (issue #9 case 4)
+    ProcInfo { argv: argv.split(' ').map(str::to_owned).collect(), started: now_secs() - 600, cwd: None }
 }
 
 fn now_secs() -> u64 {
@@ -303,4 +305,104 @@ async fn sshd_is_not_hammered_while_cloud_init_finishes() {
     assert_eq!(probes, 1, "one banner read, then quiet until ssh_recheck_ms");
     t.append("fargo", "[   30.0] cloud-init[900]: Cloud-init v. 25.2 finished at Mon. Up 30 seconds\n");
     assert_eq!(t.row("fargo").await.status, Status::Running);
+}
+
+const FINISHED: &str = "[   30.0] cloud-init[900]: Cloud-init v. 25.2 finished at Mon. Datasource DataSourceNoCloud.  Up 30 seconds\n";
+
+/// A new QEMU process for `name` (pid, started `age` seconds ago).
+fn restart_qemu(t: &Setup, name: &str, pid: u32, age: u64) {
+    let pidfile = t.vms.join(name).join("qemu.pid");
+    std::fs::write(&pidfile, format!("{pid}\n")).unwrap_or_else(|e| panic!("{e}"));
+    let mut p = qemu(&pidfile, MAC);
+    p.started = now_secs() - age;
+    let mut procs = t.world.procs.lock().unwrap_or_else(|e| e.into_inner());
+    procs.clear();
+    procs.insert(pid, p);
+}
+
+#[tokio::test]
+async fn qemu_restart_on_an_append_mode_console_is_initializing_without_the_old_address() {
+    // Issue #9 case 1: `-chardev file,append=on`: boot 1's finished table stays in the file and
+    // the new QEMU appends its firmware lines. The new process is old enough (120 s) that no
+    // uptime rules the table out: the firmware lines alone must begin the new boot.
+    let mut t = setup(REG, |s| s.sources.dns = false);
+    t.vm("fargo", 100, MAC, &format!("{}{FINISHED}", table(MAC, Some("192.168.1.30"))));
+    t.world.answers.lock().unwrap_or_else(|e| e.into_inner()).insert(ip("192.168.1.30"), ProbeOutcome::Banner("SSH-2.0-x".into()));
+    let r = t.row("fargo").await;
+    assert_eq!((r.status, r.ipv4), (Status::Running, Some(ip("192.168.1.30"))));
+    restart_qemu(&t, "fargo", 200, 120);
+    t.append("fargo", "SeaBIOS (version 1.16.3-debian-1.16.3-2)\r\n\r\n\r\nBooting from Hard Disk...\r\nGRUB loading.\r\n");
+    let r = t.row("fargo").await;
+    assert_eq!((r.status, r.ipv4), (Status::Initializing, None), "{r:?}");
+    // a fresh engine (a one-shot `vmbar ip`) sees the same
+    let mut fresh = setup(REG, |s| s.sources.dns = false);
+    fresh.vm("fargo", 200, MAC, &std::fs::read_to_string(t.vms.join("fargo/console.log")).unwrap_or_default());
+    let r = fresh.row("fargo").await;
+    assert_eq!((r.status, r.ipv4), (Status::Initializing, None), "{r:?}");
+    // then the new boot is followed
+    t.append("fargo", &table(MAC, Some("192.168.1.31")));
+    let r = t.row("fargo").await;
+    assert_eq!((r.status, r.ipv4), (Status::Booting, Some(ip("192.168.1.31"))), "{r:?}");
+}
+
+#[tokio::test]
+async fn guest_reboot_into_a_quiet_kernel_starts_a_new_boot_and_resets_the_ssh_recheck() {
+    // Issue #9 case 2: reboot inside one QEMU, firmware, then a `quiet` kernel (no banner, first
+    // timestamp above 5 s). `running` must not survive for ssh_recheck_ms.
+    let mut t = setup(REG, |s| s.sources.dns = false);
+    t.vm("fargo", 100, MAC, &format!("{}{FINISHED}", table(MAC, Some("192.168.1.30"))));
+    t.world.answers.lock().unwrap_or_else(|e| e.into_inner()).insert(ip("192.168.1.30"), ProbeOutcome::Banner("SSH-2.0-x".into()));
+    let r = t.row("fargo").await;
+    assert_eq!((r.status, r.ipv4), (Status::Running, Some(ip("192.168.1.30"))));
+    let boot1 = r.boot;
+    let before = t.world.probed.lock().unwrap_or_else(|e| e.into_inner()).len();
+    t.append("fargo", "[  300.412001] reboot: Restarting system\nSeaBIOS (version 1.16.3-debian-1.16.3-2)\nBooting from Hard Disk...\n[    6.204113] EXT4-fs (vda1): mounted filesystem with ordered data mode\n");
+    let r = t.row("fargo").await;
+    assert_eq!((r.status, r.ipv4), (Status::Initializing, None), "{r:?}");
+    assert_ne!(r.boot, boot1);
+    // same lease again in the new boot: SSH was checked again at once (not after ssh_recheck_ms)
+    // and cloud-init of the new boot is not finished yet
+    t.append("fargo", &table(MAC, Some("192.168.1.30")).replace("[   20.", "[   21."));
+    let r = t.row("fargo").await;
+    assert_eq!((r.status, r.ipv4), (Status::Booting, Some(ip("192.168.1.30"))), "{r:?}");
+    assert!(t.world.probed.lock().unwrap_or_else(|e| e.into_inner()).len() > before, "the new boot's SSH was not re-checked");
+}
+
+#[tokio::test]
+async fn a_table_older_than_the_qemu_process_never_counts() {
+    // Issue #9 case 4: the QEMU process is 3 s old; the console (touched after it started, so its
+    // mtime does not help) holds a table printed at 20 s of guest uptime and nothing else.
+    let mut t = setup(REG, |s| s.sources.dns = false);
+    t.vm("fargo", 100, MAC, &table(MAC, Some("192.168.1.30")));
+    restart_qemu(&t, "fargo", 100, 3);
+    let r = t.row("fargo").await;
+    assert_eq!((r.status, r.ipv4), (Status::Initializing, None), "{r:?}");
+    assert_eq!(r.cloud_init, vmbar_engine::CloudInitStage::NotSeen, "{r:?}");
+    // the process's own boot, forward in time, counts
+    t.append("fargo", "[    1.2] virtio_net virtio0 eth0: renamed from ens3\n");
+    t.append("fargo", &table(MAC, Some("192.168.1.31")).replace("[   20.", "[    2."));
+    let r = t.row("fargo").await;
+    assert_eq!((r.status, r.ipv4), (Status::Booting, Some(ip("192.168.1.31"))), "{r:?}");
+}
+
+#[tokio::test]
+async fn console_rewritten_in_place_past_the_old_length_is_reread() {
+    // Issue #9 case 5: QEMU `-serial file:` opens with O_TRUNC: same inode, refilled past the old
+    // length before the next refresh, with no boundary after the old offset.
+    use std::io::Write;
+    let mut t = setup(REG, |s| s.sources.dns = false);
+    t.vm("fargo", 100, MAC, &table(MAC, Some("192.168.1.30")));
+    let r = t.row("fargo").await;
+    assert_eq!(r.ipv4, Some(ip("192.168.1.30")));
+    let path = t.vms.join("fargo/console.log");
+    let old_len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let mut f = std::fs::OpenOptions::new().write(true).truncate(true).open(&path).unwrap_or_else(|e| panic!("{e}"));
+    f.write_all(b"SeaBIOS (version 1.16.3-debian-1.16.3-2)\nBooting from Hard Disk...\n").unwrap_or_else(|e| panic!("{e}"));
+    for i in 0..40 {
+        writeln!(f, "[  OK  ] Started unit-{i:02}.service - An ordinary unit of the new boot.").unwrap_or_else(|e| panic!("{e}"));
+    }
+    drop(f);
+    assert!(std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) > old_len);
+    let r = t.row("fargo").await;
+    assert_eq!((r.status, r.ipv4), (Status::Initializing, None), "{r:?}");
 }
