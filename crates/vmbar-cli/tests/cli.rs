@@ -504,3 +504,48 @@ fn watch_follows_a_fake_vm_through_every_status() {
     let statuses: Vec<String> = w.seen.iter().filter(|v| v["name"] == "fargo").map(|v| v["to"].as_str().unwrap_or("").to_owned()).collect();
     assert_eq!(statuses, ["missing", "stopped", "initializing", "booting", "running", "stopped"], "{:#?}", w.seen);
 }
+
+/// Issue #9 case 1, end to end: QEMU restarted on an append-mode console
+/// (`-chardev file,append=on`). The file holds boot 1's finished table naming the
+/// VM's real address; the new QEMU appends its firmware and boot-loader lines.
+/// `vmbar ip` must not print the old boot's address (exit 4), then follows the new boot.
+#[test]
+fn qemu_restart_on_an_append_mode_console_makes_ip_exit_4_until_the_new_boot_names_its_address() {
+    if !privileged("qemu_restart_on_an_append_mode_console_makes_ip_exit_4") {
+        return;
+    }
+    let mac = "52:54:00:aa:00:01";
+    let lab = Lab::new("ap", mac);
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let vms = tmp.path();
+    let fargo = vm_dir(vms, "fargo");
+    std::fs::write(vms.join("registry.json"), format!("{{\"vms\": {{\"fargo\": {{\"mac_address\": \"{mac}\"}}}}}}")).unwrap_or_else(|e| panic!("{e}"));
+    let table = |ts: &str, up: &str| {
+        let mut t = format!("[{ts}] cloud-init[600]: Cloud-init v. 25.2 running 'init' at Mon. Up {up} seconds.\n");
+        t.push_str(&format!("[{ts}] cloud-init[600]: ci-info: ++++++++++++Net device info++++++++++++\n"));
+        t.push_str(&format!("[{ts}] cloud-init[600]: ci-info: | Device |  Up  |  Address  |  Mask  | Scope |     Hw-Address    |\n"));
+        t.push_str(&format!("[{ts}] cloud-init[600]: ci-info: |  eth0  | True | {} | 255.255.255.0 | global | {mac} |\n", lab.ip));
+        t.push_str(&format!("[{ts}] cloud-init[600]: ci-info: +--------+------+\n"));
+        t
+    };
+    // boot 1 (an earlier QEMU process), finished
+    let boot1 = format!("{}[   30.0] cloud-init[900]: Cloud-init v. 25.2 finished at Mon. Up 30.00 seconds\n", table("   20.1", "20.00"));
+    std::fs::write(fargo.join("console.log"), boot1).unwrap_or_else(|e| panic!("{e}"));
+    let _qemu = FakeQemu::start(&fargo.join("qemu.pid"), None);
+    let append = |text: &str| {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().append(true).open(fargo.join("console.log")).unwrap_or_else(|e| panic!("{e}"));
+        f.write_all(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    };
+    append("SeaBIOS (version 1.16.3-debian-1.16.3-2)\r\n\r\n\r\nBooting from Hard Disk...\r\nGRUB loading.\r\n");
+    let out = lab.vmbar(vms, &["ip", "fargo"]);
+    assert_eq!(out.status.code(), Some(4), "ip printed {:?} for the old boot (stderr {})", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "");
+    let out = lab.vmbar(vms, &["status", "--json"]);
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!((row(&rows, "fargo")["status"].as_str(), row(&rows, "fargo")["ipv4"].as_str()), (Some("initializing"), None), "{rows:?}");
+    // the new boot's own table (this young process's uptimes) is followed
+    append(&format!("[    0.000000] Linux version 6.1.0-28-amd64\n{}", table("    0.8", "0.70")));
+    let out = lab.vmbar(vms, &["ip", "fargo"]);
+    assert_eq!((out.status.code(), String::from_utf8_lossy(&out.stdout).trim().to_owned()), (Some(0), lab.ip.to_string()), "{}", String::from_utf8_lossy(&out.stderr));
+}
