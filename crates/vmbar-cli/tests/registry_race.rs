@@ -15,6 +15,15 @@
 //! The child writer is the ignored test `child_write_back_loop` of this same
 //! binary, re-executed with `VMBAR_RACE_REGISTRY` set.
 //!
+//! The guarantees of issue #9, "The registry never loses" (SECURITY.md, item 2):
+//! - `writers_inside_the_window_never_leave_the_registry_empty_or_partial`
+//!   (case 11): an `LD_PRELOAD` shim (`tests/support/window_writer.c`) writes
+//!   the other tool's version, in place or by rename, inside vmbar's window
+//!   between its re-read and its exchange;
+//! - `registry_keeps_its_symlink_owner_group_and_mode` (case 12);
+//! - `write_back_leaves_nothing_in_the_vms_folder_and_locks_the_folder_itself`
+//!   (case 13).
+//!
 //! Counting: the jq writer runs `.counter += 1` and logs each value it wrote.
 //! An update is lost exactly when a vmbar rename replaces a file holding
 //! counter `c` with one based on `c - 1`; the next jq run then reads `c - 1`
@@ -281,5 +290,233 @@ fn unparsable_registry_is_left_untouched_and_reported() -> R {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("does not parse as JSON"), "not reported: {stdout} {}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(std::fs::read_to_string(&reg)?, broken, "vmbar status changed a broken registry");
+    Ok(())
+}
+
+/// The other tool's version that the shim writes inside the window: the test
+/// registry with `counter` set to the firing's number and one key of its own.
+fn foreign_template() -> String {
+    REGISTRY.replace("\"counter\": 0,", "\"counter\": FIRING,\n  \"written_by\": \"the user's tool\",")
+}
+
+/// A temporary folder by its canonical path (the shim compares the path vmbar
+/// exchanges onto with the registry's, as a string).
+fn canonical_tempdir() -> std::io::Result<(tempfile::TempDir, PathBuf)> {
+    let t = tempfile::tempdir()?;
+    let p = std::fs::canonicalize(t.path())?;
+    Ok((t, p))
+}
+
+/// Compiles `tests/support/window_writer.c` into `dir`; `None` (after
+/// [`skip_or_fail`]) where it cannot run.
+fn build_window_writer(dir: &Path) -> Result<Option<PathBuf>, Box<dyn std::error::Error>> {
+    if !cfg!(all(target_os = "linux", target_env = "gnu")) {
+        skip_or_fail("the LD_PRELOAD shim interposes glibc's renameat2 (Linux with glibc only)");
+        return Ok(None);
+    }
+    if !have("cc") {
+        skip_or_fail("no C compiler (cc) to build the LD_PRELOAD shim");
+        return Ok(None);
+    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/window_writer.c");
+    let so = dir.join("window_writer.so");
+    let out = Command::new("cc").args(["-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-o"]).arg(&so).arg(&src).arg("-ldl").output()?;
+    if !out.status.success() {
+        return Err(format!("cc {}: {}", src.display(), String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(Some(so))
+}
+
+/// Not a test: one write-back with the shim preloaded. Runs only when
+/// re-executed by [`writers_inside_the_window_never_leave_the_registry_empty_or_partial`].
+#[test]
+#[ignore = "child process of writers_inside_the_window_never_leave_the_registry_empty_or_partial"]
+fn child_write_once() {
+    let (Some(path), Some(outcome)) = (std::env::var_os("VMBAR_SHIM_REGISTRY"), std::env::var_os("VMBAR_SHIM_OUTCOME")) else { return };
+    let r = registry::write_ip(Path::new(&path), "fargo", B);
+    let _ = std::fs::write(outcome, format!("{r:?}"));
+}
+
+/// Waits for a child, killing it after `limit` (a hang guard, not a timing assertion).
+fn wait_or_kill(mut c: Child, limit: Duration) -> Result<std::process::ExitStatus, Box<dyn std::error::Error>> {
+    let t0 = Instant::now();
+    loop {
+        if let Some(s) = c.try_wait()? {
+            return Ok(s);
+        }
+        if t0.elapsed() > limit {
+            let _ = c.kill();
+            let _ = c.wait();
+            return Err(format!("write-back still running after {limit:?}: killed").into());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Case 11 of issue #9: the user's tool saves `registry.json` exactly between
+/// vmbar's re-read and its exchange, in place (`open(..., "w")`, complete, or
+/// cut after 40 bytes or after the truncation and finished later) or by
+/// rename. The file always ends as one complete version, the other tool's
+/// version is never discarded, and when it lands complete in the file vmbar
+/// displaced, vmbar's value is re-applied on top of it.
+#[test]
+fn writers_inside_the_window_never_leave_the_registry_empty_or_partial() -> R {
+    let (_keep, dir) = canonical_tempdir()?;
+    let Some(shim) = build_window_writer(&dir)? else { return Ok(()) };
+    // (shim mode, exchanges it fires on, vmbar's value must be re-applied)
+    let modes: [(&str, u32, bool); 8] = [
+        ("inplace", 1, true),
+        ("split-next", 1, true),
+        ("rename", 1, true),
+        ("split-exit", 1, false),
+        ("truncate-exit", 1, false),
+        ("inplace", 1000, false),
+        ("split-next", 1000, false),
+        ("rename", 1000, false),
+    ];
+    let want: serde_json::Value = serde_json::from_str(REGISTRY)?;
+    for (mode, times, reapplied) in modes {
+        let case = dir.join(format!("{mode}-{times}"));
+        std::fs::create_dir(&case)?;
+        let reg = case.join("registry.json");
+        std::fs::write(&reg, REGISTRY)?;
+        let log = dir.join(format!("{mode}-{times}.log"));
+        let outcome = dir.join(format!("{mode}-{times}.outcome"));
+        let child = Command::new(std::env::current_exe()?)
+            .args(["--ignored", "--exact", "child_write_once", "--test-threads=1", "-q"])
+            .env("VMBAR_SHIM_REGISTRY", &reg)
+            .env("VMBAR_SHIM_OUTCOME", &outcome)
+            .env("LD_PRELOAD", &shim)
+            .env("SHIM_REGISTRY", &reg)
+            .env("SHIM_FOREIGN", foreign_template())
+            .env("SHIM_MODE", mode)
+            .env("SHIM_TIMES", times.to_string())
+            .env("SHIM_LOG", &log)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let status = wait_or_kill(child, Duration::from_secs(120))?;
+        let firings = std::fs::read_to_string(&log).unwrap_or_default().lines().count();
+        let outcome = std::fs::read_to_string(&outcome).unwrap_or_else(|_| format!("no outcome (child {status})"));
+        let text = std::fs::read_to_string(&reg)?;
+        println!("window writer {mode} x{times}: {firings} firing(s), write_ip -> {outcome}, registry {} bytes", text.len());
+        assert!(firings >= 1, "{mode}: the shim never fired inside vmbar's window ({outcome})");
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{mode} x{times}: registry left empty or partial ({} bytes: {e}): {text:?}", text.len()))?;
+        assert_eq!(v["written_by"], "the user's tool", "{mode} x{times}: the other tool's version was discarded: {text}");
+        let counter = v["counter"].as_u64().unwrap_or(0);
+        if times == 1 {
+            assert_eq!(counter, 1, "{mode}: the other tool's version was not kept: {text}");
+        } else {
+            assert!(counter >= 1 && counter <= firings as u64, "{mode} x{times}: counter {counter} after {firings} firings: {text}");
+        }
+        let ip = &v["vms"]["fargo"]["ip_address"];
+        if reapplied {
+            assert_eq!(ip, &B.to_string(), "{mode}: vmbar's value was not re-applied on top of the other tool's version ({outcome}): {text}");
+        } else {
+            assert!(ip == &A.to_string() || ip == &B.to_string(), "{mode} x{times}: ip_address {ip}");
+        }
+        for key in ["mac_address", "memory_mb", "ratio", "note"] {
+            assert_eq!(v["vms"]["fargo"][key], want["vms"]["fargo"][key], "{mode} x{times}: fargo.{key}");
+        }
+        assert_eq!(v["vms"]["brainerd"], want["vms"]["brainerd"], "{mode} x{times}: brainerd");
+        assert_eq!(v["defaults"], want["defaults"], "{mode} x{times}: defaults");
+        let left = temp_files(&case);
+        assert!(left.is_empty(), "{mode} x{times}: temporary files left behind: {left:?}");
+    }
+    Ok(())
+}
+
+/// The names in a folder, sorted.
+fn listing(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned())).collect::<Result<_, _>>()?;
+    v.sort();
+    Ok(v)
+}
+
+/// Case 12 of issue #9: a registry owned by the user (uid 1000, mode 0600)
+/// keeps its owner, group and mode when vmbar runs as root; a `registry.json`
+/// that is a symlink stays that symlink and its target is updated; no
+/// temporary file outlives a write, in either folder.
+#[test]
+fn registry_keeps_its_symlink_owner_group_and_mode() -> R {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let (_keep, dir) = canonical_tempdir()?;
+    let root = nix::unistd::geteuid().is_root();
+    if !root {
+        skip_or_fail("not root: the owner and group part needs root (the mode and symlink parts run)");
+    }
+    let vms = dir.join("vms");
+    let shared = dir.join("shared");
+    std::fs::create_dir(&vms)?;
+    std::fs::create_dir(&shared)?;
+    let own = |p: &Path, mode: u32| -> std::io::Result<()> {
+        if root {
+            std::os::unix::fs::chown(p, Some(1000), Some(1000))?;
+        }
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+    };
+    let check = |p: &Path, mode: u32, what: &str| -> R {
+        let m = std::fs::metadata(p)?;
+        if root {
+            assert_eq!((m.uid(), m.gid()), (1000, 1000), "{what}: owner and group changed by a write-back as root");
+        }
+        assert_eq!(m.mode() & 0o7777, mode, "{what}: mode changed from {mode:o} to {:o}", m.mode() & 0o7777);
+        Ok(())
+    };
+
+    // A plain registry of the user's, written by root.
+    let reg = vms.join("registry.json");
+    std::fs::write(&reg, REGISTRY)?;
+    own(&reg, 0o600)?;
+    assert_eq!(registry::write_ip(&reg, "fargo", B)?, WriteOutcome::Written);
+    assert!(std::fs::read_to_string(&reg)?.contains(&format!("\"ip_address\": \"{B}\"")));
+    check(&reg, 0o600, "registry.json")?;
+
+    // registry.json -> ../shared/registry.json
+    std::fs::remove_file(&reg)?;
+    let target = shared.join("registry.json");
+    std::fs::write(&target, REGISTRY)?;
+    own(&target, 0o640)?;
+    std::os::unix::fs::symlink("../shared/registry.json", &reg)?;
+    assert_eq!(registry::write_ip(&reg, "fargo", B)?, WriteOutcome::Written);
+    let l = std::fs::symlink_metadata(&reg)?;
+    assert!(l.file_type().is_symlink(), "registry.json is no longer a symlink after the write-back (it became a {:?})", l.file_type());
+    assert_eq!(std::fs::read_link(&reg)?, Path::new("../shared/registry.json"), "the symlink's text changed");
+    assert_eq!(std::fs::read_to_string(&target)?, REGISTRY.replace(&A.to_string(), &B.to_string()), "the symlink's target was not updated");
+    check(&target, 0o640, "the symlink's target")?;
+    for d in [&vms, &shared] {
+        assert_eq!(listing(d)?, ["registry.json"], "a temporary file outlived the write in {}", d.display());
+    }
+    Ok(())
+}
+
+/// Case 13 of issue #9: the write-back leaves nothing of its own in the VMs
+/// folder (no `registry.json.vmbar-lock`; one left by an earlier vmbar is
+/// removed), and vmbar's writers are serialised by a lock on the folder
+/// itself (`flock` on its directory), which every vmbar process shares.
+#[test]
+fn write_back_leaves_nothing_in_the_vms_folder_and_locks_the_folder_itself() -> R {
+    let (_keep, dir) = canonical_tempdir()?;
+    let reg = dir.join("registry.json");
+    std::fs::write(&reg, REGISTRY)?;
+    std::fs::write(dir.join("registry.json.vmbar-lock"), "")?; // an earlier vmbar's
+    assert_eq!(registry::write_ip(&reg, "fargo", B)?, WriteOutcome::Written);
+    assert_eq!(listing(&dir)?, ["registry.json"], "write-back left files in the VMs folder");
+
+    // Another vmbar (here: this test) holds the folder's lock: the write-back waits for it.
+    let held = std::fs::File::open(&dir)?;
+    held.lock()?;
+    let r2 = reg.clone();
+    let writer = std::thread::spawn(move || registry::write_ip(&r2, "fargo", A));
+    std::thread::sleep(Duration::from_millis(300));
+    let waited = !writer.is_finished();
+    let during = std::fs::read_to_string(&reg)?;
+    held.unlock()?;
+    let r = writer.join().map_err(|_| "write-back thread panicked")?;
+    assert!(waited, "write-back did not wait for the lock on the VMs folder ({r:?})");
+    assert!(during.contains(&format!("\"ip_address\": \"{B}\"")), "registry written while another vmbar held the folder's lock");
+    assert_eq!(r?, WriteOutcome::Written);
+    assert!(std::fs::read_to_string(&reg)?.contains(&format!("\"ip_address\": \"{A}\"")));
+    assert_eq!(listing(&dir)?, ["registry.json"], "write-back left files in the VMs folder");
     Ok(())
 }
