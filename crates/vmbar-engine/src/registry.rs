@@ -11,8 +11,9 @@
 //! reported in every row's detail. Writing back ([`write_ip`]) changes only
 //! the text of one value, `.vms[NAME].ip_address`, so key order, number text,
 //! spacing and unknown keys survive byte for byte; it serialises vmbar
-//! processes with a sidecar lock file, re-reads the file just before the
-//! atomic rename, and never creates the file or an entry.
+//! processes with a lock on the registry's folder, re-reads the file just
+//! before an atomic exchange, puts back any version another writer saved
+//! in between, and never creates the file or an entry.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -148,7 +149,7 @@ fn entry_from(v: &Value) -> RegistryEntry {
 /// What [`write_ip`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOutcome {
-    /// The value was replaced (or added to the entry) and the file renamed into place.
+    /// The value was replaced (or added to the entry) and the new version swapped into place.
     Written,
     /// The file already held this address: nothing written.
     Unchanged,
@@ -156,100 +157,188 @@ pub enum WriteOutcome {
     NoEntry,
 }
 
+/// Read-splice-exchange rounds of one [`write_ip`] before [`RegistryError::Busy`].
+const ROUNDS: usize = 8;
+/// Exchanges per round that put another writer's file back in place.
+const SWAPS_BACK: usize = 4;
+/// Re-reads (5 ms apart) of a file that another writer is still writing in
+/// place, after vmbar put that writer's file back: at most 100 ms in all.
+const PARTIAL_WAITS: usize = 20;
+
 /// Writes `ip` to `.vms[name].ip_address` of an existing entry.
 ///
-/// Steps: take an exclusive lock on the sidecar `registry.json.vmbar-lock`
-/// (serialises vmbar processes; the user's tool takes no lock), read the file,
-/// splice the new value into its text (nothing else changes), write a
-/// temporary file in the same directory with the original's permissions and
-/// `fsync` it, re-read the registry and compare it with what the splice was
-/// based on, and only if unchanged swap the temporary file with it
-/// (`renameat2(RENAME_EXCHANGE)` on Linux; a plain rename elsewhere). The
-/// swapped-out file is read back: if another writer renamed its version in
-/// between the re-read and the swap, that version is put back with our value
-/// spliced in, instead of being lost. A change seen in the re-read restarts
-/// the steps (up to 8 rounds, then [`RegistryError::Busy`]). Temporary files
-/// a killed vmbar left (`.registry.json.vmbar-tmp-*`) are removed under the
-/// lock. An update of a writer that takes no lock can still be lost when
-/// that writer read vmbar's version in the microseconds before it was
-/// corrected; `crates/vmbar-cli/tests/registry_race.rs` measures how rarely.
+/// Guarantees (SECURITY.md, item 2): the file always holds one complete
+/// version; another writer's version is never discarded by vmbar (within
+/// the residual windows SECURITY.md names); nothing but that one value
+/// changes; a symlink stays a symlink (its target is written); the file
+/// keeps its owner, group and mode; nothing of vmbar's stays beside it.
+///
+/// Steps:
+/// 1. follow `path` to the file itself (symlinks resolved: the link stays);
+/// 2. take an exclusive `flock` on the folder holding that file (opened as a
+///    directory; serialises every vmbar process, root or user, and leaves no
+///    file); remove temporary files a killed vmbar left
+///    (`.registry.json.vmbar-tmp-*`) and the sidecar `registry.json.vmbar-lock`
+///    of vmbar versions before this one;
+/// 3. read the file (regular files only), splice the value into its text;
+/// 4. write a temporary file beside it with the file's owner, group and
+///    mode, `fsync` it, re-read the file: changed means another writer wrote,
+///    and the round starts again on its version;
+/// 5. swap the two files atomically ([`exchange`]: Linux
+///    `renameat2(RENAME_EXCHANGE)`, macOS `renameatx_np(RENAME_SWAP)`) and
+///    read what was displaced. If it is not the version of step 4, another
+///    writer saved between the re-read and the swap: by rename (its new
+///    file) or in place (the same inode, rewritten, complete or still being
+///    written through the descriptor it holds). That file, the inode itself,
+///    never a copy of its bytes, is swapped back into place, so a writer
+///    still writing finishes in the registry, and the round starts again on
+///    its version: vmbar's value is re-applied on top once the version reads
+///    as complete JSON. A version that does not parse after such a swap is
+///    re-read every 5 ms, up to 20 times, then the [`RegistryError::Parse`]
+///    is returned with the other writer's file in place (the swaps back are
+///    bounded too: 4 per round);
+/// 6. remove the displaced file (a temporary name now), `fsync` the folder.
+///
+/// Where the file system has no atomic exchange, step 5 is a plain atomic
+/// rename (the re-read still protects against all but writers inside the
+/// microseconds between step 4 and the rename).
 ///
 /// # Errors
 /// [`RegistryError::Parse`] when the registry does not parse (it is never
-/// overwritten), [`RegistryError::Io`] on I/O failure, [`RegistryError::Busy`]
-/// as above.
+/// overwritten), [`RegistryError::Io`] on I/O failure (also when the
+/// registry's owner cannot be kept: not written), [`RegistryError::Busy`]
+/// after 8 rounds disturbed by another writer.
 pub fn write_ip(path: &Path, name: &str, ip: Ipv4Addr) -> Result<WriteOutcome, RegistryError> {
     let io = |e: std::io::Error| RegistryError::Io { path: path.to_owned(), error: e };
-    let lock_path = sidecar_lock(path);
-    let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io)?;
-    lock.lock().map_err(io)?;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let prefix = temp_prefix(path);
+    // The file itself: a symlink (or a folder reached through one) stays as it is.
+    let target = match std::fs::canonicalize(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(WriteOutcome::NoEntry),
+        Err(e) => return Err(io(e)),
+    };
+    let dir = target.parent().unwrap_or(Path::new("/"));
+    let folder = lock_folder(dir).map_err(io)?;
+    let prefix = temp_prefix(&target);
     // Under the lock no other vmbar is writing: a temporary file with our prefix
-    // is a leftover of a vmbar killed (SIGKILL, power loss) before its rename.
+    // is a leftover of a vmbar killed (SIGKILL, power loss) during a write-back.
     remove_leftovers(dir, &prefix);
-    // After an exchange that displaced another writer's version: (its bytes, the
-    // bytes we put in its place). The next round puts it back with our value.
-    let mut carried: Option<(Vec<u8>, Vec<u8>)> = None;
-    for _ in 0..8 {
-        let restoring = carried.is_some();
-        let (base, expected) = match carried.take() {
-            Some(c) => c,
-            None => {
-                let b = match read_regular(path) {
-                    Ok(b) => b,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(WriteOutcome::NoEntry),
-                    Err(e) => return Err(io(e)),
-                };
-                (b.clone(), b)
-            }
+    remove_legacy_lock(path);
+    // Another writer was seen during this call: a file that does not parse may
+    // be its in-place write in progress, worth a few short waits.
+    let mut disturbed = false;
+    let mut waits = 0;
+    let mut rounds = 0;
+    while rounds < ROUNDS {
+        let (base, meta) = match read_regular_meta(&target) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(WriteOutcome::NoEntry),
+            Err(e) => return Err(io(e)),
         };
-        let new_bytes: Vec<u8> = match spliced(path, &base, name, ip) {
+        let new_bytes = match spliced(path, &base, name, ip) {
             Ok(Splice::Changed(t)) => t.into_bytes(),
-            // Putting back another writer's version: as it is when ours cannot go in.
-            _ if restoring => base.clone(),
             Ok(Splice::NoEntry) => return Ok(WriteOutcome::NoEntry),
             Ok(Splice::Unchanged) => return Ok(WriteOutcome::Unchanged),
-            Err(e) => return Err(e),
-        };
-        let mut tmp = tempfile::Builder::new().prefix(&prefix).tempfile_in(dir).map_err(io)?;
-        if let Ok(meta) = std::fs::metadata(path) {
-            let _ = tmp.as_file().set_permissions(meta.permissions());
-        }
-        tmp.write_all(&new_bytes).map_err(io)?;
-        if !restoring {
-            tmp.as_file().sync_all().map_err(io)?;
-        } // else: every microsecond counts while our older-based version is in place; synced below
-        // The re-read just before the rename: if the other tool wrote meanwhile, redo
-        // the splice on its version instead of overwriting it.
-        let now = read_regular(path).map_err(io)?;
-        if now != expected {
-            continue; // tmp is removed on drop
-        }
-        if exchange(tmp.path(), path).is_ok() {
-            // tmp's name now holds the file we displaced. Another writer that renamed
-            // its version in between the re-read and the exchange is found here and
-            // put back (with our value) in the next round instead of being lost.
-            let displaced = read_regular(tmp.path()).map_err(io)?;
-            if restoring {
-                // The handle is still our file, now at `path`.
-                tmp.as_file().sync_all().map_err(io)?;
-            }
-            drop(tmp); // removes the displaced file
-            if displaced != expected {
-                carried = Some((displaced, new_bytes));
+            Err(RegistryError::Parse { .. }) if disturbed && waits < PARTIAL_WAITS => {
+                waits += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5));
                 continue;
             }
-        } else {
-            // No atomic exchange here (not Linux, or a file system without it).
-            tmp.persist(path).map_err(|e| io(e.error))?;
+            Err(e) => return Err(e),
+        };
+        rounds += 1;
+        let tmp = temp_file_like(dir, &prefix, &meta, &new_bytes).map_err(io)?;
+        // The re-read just before the exchange: if another writer wrote
+        // meanwhile, splice into its version instead of replacing it.
+        if read_regular(&target).map_err(io)? != base {
+            disturbed = true;
+            continue; // tmp is removed on drop
         }
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
+        match exchange(tmp.path(), &target) {
+            Ok(()) => {}
+            Err(e) if exchange_unsupported(&e) => {
+                tmp.persist(&target).map_err(|e| io(e.error))?;
+                let _ = folder.sync_all();
+                return Ok(WriteOutcome::Written);
+            }
+            Err(e) => return Err(io(e)),
         }
-        return Ok(WriteOutcome::Written);
+        let ours_in_place = put_back_displaced(tmp.path(), &target, base, new_bytes).map_err(io)?;
+        drop(tmp); // removes what the last exchange displaced (checked above)
+        if ours_in_place {
+            let _ = folder.sync_all();
+            return Ok(WriteOutcome::Written);
+        }
+        disturbed = true;
     }
     Err(RegistryError::Busy(path.to_owned()))
+}
+
+/// After `exchange(tmp, target)` of vmbar's version `ours` (at `tmp`) with the
+/// file last read as `base` (at `target`): checks what the exchange displaced
+/// and, while it is not what vmbar believed was at `target`, swaps again, so
+/// that the file another writer saved (renamed in, or written in place and
+/// maybe still being written) goes back to `target` as the same inode.
+/// Returns `true` when `ours` stayed in place, `false` when another writer's
+/// file is in place (the caller re-applies its value on top).
+///
+/// After [`SWAPS_BACK`] swaps that each met yet another version (a writer
+/// saving again within microseconds, every time), the file displaced last,
+/// the newest save, is renamed into place (the older one there is dropped).
+/// On return the file at `tmp`, if any, is one the caller may remove:
+/// vmbar's own version, or a version displaced exactly as it had been read.
+///
+/// # Errors
+/// When a swap back or that rename fails.
+fn put_back_displaced(tmp: &Path, target: &Path, base: Vec<u8>, ours: Vec<u8>) -> std::io::Result<bool> {
+    // What the last exchange should have displaced, and what it put in place.
+    let mut expected = base;
+    let mut in_place = ours;
+    for swap in 0..=SWAPS_BACK {
+        let displaced = read_regular(tmp).ok();
+        if displaced.as_deref() == Some(expected.as_slice()) {
+            return Ok(swap == 0);
+        }
+        if swap == SWAPS_BACK {
+            std::fs::rename(tmp, target)?;
+            break;
+        }
+        exchange(tmp, target)?;
+        expected = std::mem::replace(&mut in_place, displaced.unwrap_or_default());
+    }
+    Ok(false)
+}
+
+/// Opens the folder holding the registry as a directory and takes an
+/// exclusive `flock` on it (blocking until other vmbar processes release
+/// it; released when the returned handle is dropped).
+///
+/// # Errors
+/// When the folder cannot be opened or locked.
+fn lock_folder(dir: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let folder = OpenOptions::new().read(true).custom_flags(nix::libc::O_DIRECTORY).open(dir)?;
+    folder.lock()?;
+    Ok(folder)
+}
+
+/// A temporary file in `dir` holding `bytes`, with the owner, group and
+/// permission bits of `like`, `fsync`ed.
+///
+/// # Errors
+/// When it cannot be created or written, or the owner cannot be given (a
+/// user's vmbar writing a registry another user owns): nothing is written then.
+fn temp_file_like(dir: &Path, prefix: &std::ffi::OsStr, like: &std::fs::Metadata, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::MetadataExt;
+    let mut tmp = tempfile::Builder::new().prefix(prefix).tempfile_in(dir)?;
+    let mine = tmp.as_file().metadata()?;
+    if (mine.uid(), mine.gid()) != (like.uid(), like.gid()) {
+        std::os::unix::fs::fchown(tmp.as_file(), Some(like.uid()), Some(like.gid()))?;
+    }
+    // After the chown, which clears set-id bits.
+    tmp.as_file().set_permissions(like.permissions())?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    Ok(tmp)
 }
 
 /// Splices `ip` into registry bytes, refusing what [`read`] rejects (not
@@ -268,33 +357,54 @@ fn spliced(path: &Path, base: &[u8], name: &str, ip: Ipv4Addr) -> Result<Splice,
     splice_ip(text, name, ip).map_err(|e| parse_error(path, &e))
 }
 
-/// Atomically swaps the files at `a` and `b` (`renameat2(RENAME_EXCHANGE)`).
+/// Atomically swaps the files at `a` and `b`: each name then holds the
+/// other's file (inode), and no moment exists where either is missing.
+///
+/// Linux with glibc: `renameat2(RENAME_EXCHANGE)` (kernel 3.15+; through
+/// `nix`, i.e. glibc's `renameat2`, the call the tests' `LD_PRELOAD` shim
+/// interposes). macOS: `renameatx_np(RENAME_SWAP)` (macOS 10.12+, through
+/// `rustix::fs::renameat_with` with `RenameFlags::EXCHANGE`, which is
+/// `RENAME_SWAP` there; see `<sys/stdio.h>`). Elsewhere: unsupported.
 ///
 /// # Errors
-/// Where the OS or the file system has no atomic exchange.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
+/// The OS error; [`exchange_unsupported`] tells the ones that mean "no atomic
+/// exchange on this OS or file system".
 fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
-    use nix::fcntl::{renameat2, RenameFlags, AT_FDCWD};
-    renameat2(AT_FDCWD, a, AT_FDCWD, b, RenameFlags::RENAME_EXCHANGE).map_err(std::io::Error::from)
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use nix::fcntl::{renameat2, RenameFlags, AT_FDCWD};
+        renameat2(AT_FDCWD, a, AT_FDCWD, b, RenameFlags::RENAME_EXCHANGE).map_err(std::io::Error::from)
+    }
+    #[cfg(target_vendor = "apple")]
+    {
+        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(std::io::Error::from)
+    }
+    #[cfg(not(any(all(target_os = "linux", target_env = "gnu"), target_vendor = "apple")))]
+    {
+        let _ = (a, b);
+        Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+    }
 }
 
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn exchange(_a: &Path, _b: &Path) -> std::io::Result<()> {
-    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+/// Whether an [`exchange`] error means there is no atomic exchange here:
+/// `ENOSYS` (no such call), `EINVAL` (Linux: a file system without
+/// `RENAME_EXCHANGE`), `ENOTSUP` (macOS: a volume without `RENAME_SWAP`).
+fn exchange_unsupported(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::Unsupported | std::io::ErrorKind::InvalidInput)
 }
 
 /// Reads a regular file; a FIFO, socket or device is an error, never a read
 /// that blocks the refresh (opened non-blocking, then checked with fstat).
 fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_regular_meta(path).map(|(bytes, _)| bytes)
+}
+
+/// [`read_regular`], with the file's metadata (fstat of the descriptor read).
+fn read_regular_meta(path: &Path) -> std::io::Result<(Vec<u8>, std::fs::Metadata)> {
     use std::io::Read;
-    let mut opts = OpenOptions::new();
-    opts.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.custom_flags(nix::libc::O_NONBLOCK);
-    }
-    let mut f = opts.open(path)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = OpenOptions::new().read(true).custom_flags(nix::libc::O_NONBLOCK).open(path)?;
     let meta = f.metadata()?;
     if !meta.is_file() {
         return Err(std::io::Error::other("not a regular file"));
@@ -304,7 +414,7 @@ fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
     }
     let mut out = Vec::new();
     f.read_to_end(&mut out)?;
-    Ok(out)
+    Ok((out, meta))
 }
 
 /// The largest registry vmbar reads (64 MiB): a registry of thousands of VMs is
@@ -329,11 +439,15 @@ fn remove_leftovers(dir: &Path, prefix: &std::ffi::OsStr) {
     }
 }
 
-/// The sidecar lock file that serialises vmbar's writers: `<registry>.vmbar-lock`.
-pub fn sidecar_lock(path: &Path) -> PathBuf {
+/// Removes `<registry>.vmbar-lock`, the sidecar lock file of vmbar versions
+/// that serialised on it, if it is a regular file (best effort).
+fn remove_legacy_lock(path: &Path) {
     let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "registry.json".into());
     name.push(".vmbar-lock");
-    path.with_file_name(name)
+    let legacy = path.with_file_name(name);
+    if std::fs::symlink_metadata(&legacy).is_ok_and(|m| m.is_file()) {
+        let _ = std::fs::remove_file(legacy);
+    }
 }
 
 enum Splice {
@@ -438,6 +552,29 @@ mod tests {
         assert_eq!(write_ip(&path, "ghost", Ipv4Addr::new(1, 2, 3, 4))?, WriteOutcome::NoEntry);
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())?.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with(".registry")).collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn exchange_swaps_two_files_and_needs_both() -> Result<(), Box<dyn std::error::Error>> {
+        // The one exchange function of Linux and macOS (renameat2 RENAME_EXCHANGE /
+        // renameatx_np RENAME_SWAP): each name then holds the other's inode.
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir()?;
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&a, "version A")?;
+        std::fs::write(&b, "version B")?;
+        let (ino_a, ino_b) = (std::fs::metadata(&a)?.ino(), std::fs::metadata(&b)?.ino());
+        exchange(&a, &b)?;
+        assert_eq!(std::fs::read_to_string(&a)?, "version B");
+        assert_eq!(std::fs::read_to_string(&b)?, "version A");
+        assert_eq!((std::fs::metadata(&a)?.ino(), std::fs::metadata(&b)?.ino()), (ino_b, ino_a));
+        // Never a plain rename: a missing side is an error and nothing moves.
+        let missing = dir.path().join("missing");
+        let e = exchange(&a, &missing).err().ok_or("exchange with a missing file succeeded")?;
+        assert!(!exchange_unsupported(&e), "{e}");
+        assert_eq!(std::fs::read_to_string(&a)?, "version B");
+        assert!(!missing.exists());
         Ok(())
     }
 
