@@ -15,7 +15,7 @@ pub fn tray_host_problem() -> Option<String> {
 /// # Errors
 /// [`AppError::Terminal`] when osascript cannot be started.
 pub fn open_terminal(argv: &[String]) -> Result<(), AppError> {
-    let line: Vec<String> = argv.iter().map(|a| vmbar_engine::ssh::shell_quote(a)).collect();
+    let line: Vec<String> = argv.iter().map(|a| vmbar_engine::ssh::shell_quote(a).into_owned()).collect();
     let cmd = terminal::macos_command(&line.join(" "));
     Command::new(&cmd[0])
         .args(&cmd[1..])
