@@ -389,9 +389,12 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
 
 /// Whether an [`exchange`] error means there is no atomic exchange here:
 /// `ENOSYS` (no such call), `EINVAL` (Linux: a file system without
-/// `RENAME_EXCHANGE`), `ENOTSUP` (macOS: a volume without `RENAME_SWAP`).
+/// `RENAME_EXCHANGE`), `ENOTSUP` (macOS: a volume without `RENAME_SWAP`;
+/// 45 there, unlike `EOPNOTSUPP`, 102, and std gives it no `ErrorKind`).
 fn exchange_unsupported(e: &std::io::Error) -> bool {
-    matches!(e.kind(), std::io::ErrorKind::Unsupported | std::io::ErrorKind::InvalidInput)
+    use nix::libc::{EINVAL, ENOSYS, ENOTSUP, EOPNOTSUPP};
+    // A list, not a pattern: ENOTSUP and EOPNOTSUPP are one value on Linux.
+    e.raw_os_error().is_some_and(|code| [EINVAL, ENOSYS, ENOTSUP, EOPNOTSUPP].contains(&code)) || e.kind() == std::io::ErrorKind::Unsupported
 }
 
 /// Reads a regular file; a FIFO, socket or device is an error, never a read
@@ -573,6 +576,9 @@ mod tests {
         let missing = dir.path().join("missing");
         let e = exchange(&a, &missing).err().ok_or("exchange with a missing file succeeded")?;
         assert!(!exchange_unsupported(&e), "{e}");
+        for errno in [nix::libc::EINVAL, nix::libc::ENOSYS, nix::libc::ENOTSUP, nix::libc::EOPNOTSUPP] {
+            assert!(exchange_unsupported(&std::io::Error::from_raw_os_error(errno)), "errno {errno}");
+        }
         assert_eq!(std::fs::read_to_string(&a)?, "version B");
         assert!(!missing.exists());
         Ok(())
