@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Engine and CLI: a Rust toolchain (rustup), jq for the registry tests, iproute2 for namespace tests.
+# Engine and CLI: a Rust toolchain (rustup), jq and a C compiler (the LD_PRELOAD window-writer shim)
+# for the registry tests, iproute2 for namespace tests.
 set -euo pipefail
 command -v cargo >/dev/null || { echo "install Rust with rustup first (https://rustup.rs)"; exit 1; }
-apt_install jq iproute2 util-linux procps
+apt_install jq gcc libc6-dev iproute2 util-linux procps
