@@ -354,11 +354,15 @@ def mac_for(index):
 class VM:
     """One QEMU VM in VMS/NAME/ (console.log, qemu.pid) with a tap on the lab bridge."""
 
-    def __init__(self, vms_dir, name, mac, tap=None, **opts):
+    def __init__(self, vms_dir, name, mac, tap=None, append_console=False, kernel_args=(), **opts):
         self.vms_dir, self.name, self.mac = vms_dir, name, mac
         self.dir = os.path.join(vms_dir, name)
         self.tap = tap or ("t-" + name)[:15]
         self.opts = opts          # kernel command-line options of the guest (see lab/guest/init)
+        # append_console: `-chardev file,append=on` (a restarted QEMU keeps the earlier boots in
+        # console.log, as a user's `vm` tool that appends does) instead of `-serial file:` (O_TRUNC)
+        self.append_console = append_console
+        self.kernel_args = list(kernel_args)  # more kernel arguments, e.g. ["quiet"]
         self.proc = None
         self.started_ms = None
 
@@ -378,7 +382,7 @@ class VM:
         register(self.vms_dir, self.name, self.mac, ip, registry)
 
     def cmdline(self):
-        parts = ["console=ttyS0", "panic=5", f"vmbar.hostname={self.name}"]
+        parts = ["console=ttyS0", "panic=5", f"vmbar.hostname={self.name}"] + self.kernel_args
         parts += [f"vmbar.{k}={v}" for k, v in self.opts.items()]
         return " ".join(parts)
 
@@ -390,7 +394,7 @@ class VM:
             sh("ip", "-n", ROUTER_NS, "link", "set", self.tap, "master", BRIDGE, "up")
         cmd = ["ip", "netns", "exec", ROUTER_NS, "qemu-system-x86_64", "-name", self.name,
                "-accel", probe_accel(), "-m", "192", "-smp", "1", "-nodefaults", "-no-user-config",
-               "-display", "none", "-serial", f"file:{self.console}", "-pidfile", self.pidfile,
+               "-display", "none", *self.serial_args(), "-pidfile", self.pidfile,
                "-kernel", g["kernel"], "-initrd", g["initrd"], "-append", self.cmdline(),
                "-netdev", f"tap,id=n0,ifname={self.tap},script=no,downscript=no",
                "-device", f"virtio-net-pci,netdev=n0,mac={self.mac}"]
@@ -411,6 +415,12 @@ class VM:
                                    open(os.path.join(self.dir, "qemu.stderr")).read())
             time.sleep(0.05)
         return self
+
+    def serial_args(self):
+        if self.append_console:
+            # QEMU's chardev option syntax: a comma inside the path would have to be doubled
+            return ["-chardev", f"file,id=con0,path={self.console.replace(',', ',,')},append=on", "-serial", "chardev:con0"]
+        return ["-serial", f"file:{self.console}"]
 
     def pid(self):
         if self.proc and self.proc.poll() is None:

@@ -43,14 +43,19 @@
 //! | `reboot: Restarting system`, `reboot: Power down`, `reboot: System halted` | the guest kernel's `kernel/reboot.c` (`pr_emerg`, printed even with `quiet`) |
 //! | `Linux version ...` | the kernel banner (`linux_banner`, printed by `start_kernel()`) |
 //! | a kernel `[ts]` that restarts below 5 s | printk timestamps (`CONFIG_PRINTK_TIME`) start again at 0 with each kernel |
-//! | cloud-init `running 'init-local'`, forward in time, once cloud-init ran | cloud-init's stage banner (`cloudinit/cmd/main.py`) |
+//! | cloud-init `running 'init-local'` once cloud-init ran, or a stage earlier than the boot's latest (`running 'init'` after `finished`), not backwards in time | cloud-init's stage banners (`cloudinit/cmd/main.py`): one pass per boot |
+//! | a cloud-init stage line whose uptime goes backwards while its wall clock goes forward | cloud-init's stage banner: `at <RFC 2822 time>. Up N seconds` |
 //!
 //! Time order decides what is current. A line's guest uptime is its kernel
 //! `[ts]`, else cloud-init's `Up N seconds` (both count from the guest kernel's
 //! start). A line whose uptime goes backwards by more than 2 s against the
-//! current boot's (other than the restart below 5 s above) is a replay of an
-//! earlier boot: from it on, tables, stages, users and boundaries are ignored until
-//! a line forward in time (or a firmware marker) returns. A syslog or journal
+//! current boot's is a replay of an earlier boot, unless it is the restart below
+//! 5 s above or a cloud-init stage line whose wall clock (`at Thu, 09 Apr 2026
+//! 08:37:09 +0000`) is later than this boot's stage lines' (a new boot printed
+//! later: a QEMU restarted on an appended log with a `quiet` kernel). A stage
+//! line whose wall clock goes backwards is a replay too. From a replay line on,
+//! tables, stages, users and boundaries are ignored until a line at least as late
+//! as the boot's clock (within 0.25 s) or a firmware marker returns. A syslog or journal
 //! prefix alone never marks a replay: current consoles carry `<14>Apr  9 08:37:28
 //! cloud-init:` framed lines.
 //!
@@ -177,6 +182,9 @@ static SSH_USER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:Authorized keys from \S+ for user|fingerprints found for user) ([a-z_][a-z0-9_.-]{0,31})").expect("constant pattern")
 });
 static UP_SECS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bUp (\d{1,9}(?:\.\d{1,9})?) seconds").expect("constant pattern"));
+/// The wall-clock time of a cloud-init stage line: `at Thu, 09 Apr 2026 08:37:09 +0000`
+/// (`util.time_rfc2822()`).
+static STAGE_WALL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r" at ([A-Z][a-z]{2}, \d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4})").expect("constant pattern"));
 static FLAT_06: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*([A-Za-z0-9_.@-]{1,32})\s*:\s+([01])\s*(.*)$").expect("constant pattern")
 });
@@ -194,6 +202,8 @@ const UPTIME_SLACK: f64 = 2.0;
 /// How far a line's uptime may go backwards (lines of one boot interleave; cloud-init's
 /// `Up` comes from `/proc/uptime`, the kernel's `[ts]` from its own clock) before it is a replay.
 const REPLAY_SLACK: f64 = 2.0;
+/// Inside a replay, how far behind the boot's clock a line may be and still be the current boot's.
+const RETURN_SLACK: f64 = 0.25;
 
 /// Whether the lines being parsed belong to the current boot.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -274,6 +284,8 @@ pub struct ConsoleParser {
     /// Whether the current boot's clock was set by a line within the uptime limit.
     boot_has_content: bool,
     mode: Mode,
+    /// The latest wall-clock time (Unix seconds) of the current boot's cloud-init stage lines.
+    wall: Option<i64>,
     /// The QEMU process's age in seconds, when known ([`Self::set_uptime_limit`]).
     uptime_limit: Option<f64>,
     boots: u32,
@@ -398,7 +410,7 @@ impl ConsoleParser {
         if self.wrapped.is_none() && is_plain_line(&raw) {
             // Fast path for the great majority of console lines (kernel and systemd
             // messages): nothing in them but a possible kernel timestamp matters.
-            self.clock_line(kernel_ts(&raw), None, Marker::None);
+            self.clock_line(kernel_ts(&raw), None, Marker::None, None);
             self.in_table = false;
             return;
         }
@@ -411,7 +423,7 @@ impl ConsoleParser {
     /// line that starts at `partial_start_of_line`: `ts` is its kernel timestamp,
     /// `up` cloud-init's `Up N seconds`, `marker` what it announces. Returns true
     /// when the line's facts (table rows, stages, users) belong to the current boot.
-    fn clock_line(&mut self, ts: Option<f64>, up: Option<f64>, marker: Marker) -> bool {
+    fn clock_line(&mut self, ts: Option<f64>, up: Option<f64>, marker: Marker, wall: Option<i64>) -> bool {
         let at = self.partial_start_of_line;
         if marker == Marker::Firmware {
             // Firmware runs only after a reset: always a new boot, whatever came before.
@@ -447,8 +459,14 @@ impl ConsoleParser {
             // the process's own first line
             self.new_boot(at);
         }
-        let backwards = self.clock.is_some_and(|c| t + REPLAY_SLACK < c);
-        let restarted = ts.is_some() && self.clock.is_some_and(|c| t + 1.0 < c) && t < 5.0;
+        // Inside a replay, only a line at least as late as the boot's clock returns to it.
+        let slack = if self.mode == Mode::Replay { RETURN_SLACK } else { REPLAY_SLACK };
+        let wall_back = wall.is_some_and(|w| self.wall.is_some_and(|b| w + 1 < b));
+        let backwards = self.clock.is_some_and(|c| t + slack < c) || wall_back;
+        // Uptime backwards while the wall clock of cloud-init's stage lines goes forward: a
+        // new boot printed later (a QEMU restart on an appended log, a `quiet` kernel), not a replay.
+        let later = backwards && wall.is_some_and(|w| self.wall.is_some_and(|b| w > b));
+        let restarted = later || (ts.is_some() && self.clock.is_some_and(|c| t + 1.0 < c) && t < 5.0);
         if restarted || (marker != Marker::None && !backwards && self.boot_has_content) {
             self.new_boot(at);
         } else if backwards {
@@ -458,6 +476,9 @@ impl ConsoleParser {
         }
         self.mode = Mode::Current;
         self.clock = Some(self.clock.map_or(t, |c| c.max(t)));
+        if let Some(w) = wall {
+            self.wall = Some(self.wall.map_or(w, |b| b.max(w)));
+        }
         self.boot_has_content = true;
         true
     }
@@ -502,12 +523,16 @@ impl ConsoleParser {
                 _ => None,
             }
         });
-        if marker == Marker::None && stage == Some(CloudInitStage::InitLocal) && self.current.cloud_init_started() {
+        // cloud-init's stages only move forward inside one boot: an earlier stage (or a second
+        // `init-local`) begins a new one, unless time order makes it a replay
+        let earlier = |s: CloudInitStage| stage_rank(s) < stage_rank(self.current.cloud_init) || (s == CloudInitStage::InitLocal && self.current.cloud_init_started());
+        if marker == Marker::None && stage.is_some_and(earlier) {
             marker = Marker::Stage;
         }
         let up = stage.and_then(|_| UP_SECS.captures(line)).and_then(|c| c.get(1)?.as_str().parse::<f64>().ok()).filter(|u| u.is_finite());
         self.partial_start_of_line = offset;
-        if !self.clock_line(ts, up, marker) {
+        let wall = stage.and_then(|_| STAGE_WALL.captures(line)).and_then(|c| chrono::DateTime::parse_from_rfc2822(c.get(1)?.as_str()).ok()).map(|d| d.timestamp());
+        if !self.clock_line(ts, up, marker, wall) {
             // not the current boot's: an earlier process's, or a replay
             self.in_table = false;
             self.wrapped = None;
@@ -553,6 +578,7 @@ impl ConsoleParser {
         self.boot_has_content = false;
         self.in_table = false;
         self.clock = None;
+        self.wall = None;
         self.mode = Mode::Current;
     }
 
@@ -1353,6 +1379,44 @@ Apr 08 07:12:01 ubuntu cloud-init[612]: Cloud-init v. 25.2 running 'init' at Wed
         let p = parse_all(format!("{log}{}", MODERN.replace("[   26.", "[   99.").replace("10.0.2.15 ", "10.0.2.77 ")).as_bytes());
         let t = p.current().table.clone().unwrap_or_default();
         assert_eq!(t.ipv4_for(mac("52:54:00:12:34:56")), vec![Ipv4Addr::new(10, 0, 2, 77)]);
+    }
+
+    #[test]
+    fn a_quiet_restart_on_an_appended_log_is_a_new_boot_by_the_stage_wall_clock() {
+        // The rig's scenario 9 console (lab guest, `quiet`, `-chardev file,append=on`): boot 2's
+        // first line goes back from 7.66 s to 5.19 s of uptime, above 5 s, with no banner; its wall
+        // clock is 20 s later than boot 1's.
+        let boot = |ts: [&str; 3], at: [&str; 2], ip: &str| {
+            format!(
+                "[{}] cloud-init[108]: Cloud-init v. 99.0 running 'init' at Thu, 03 Dec 2026 {} +0000. Up {} seconds.\n\
+[    6.270000] cloud-init[108]: ci-info: ++++++++++++++++++++++++++++++++++++Net device info+++++++++++++++++++++++++++++++++++++\n\
+[    6.340000] cloud-init[108]: ci-info: | Device |  Up  |         Address         |      Mask     | Scope  |     Hw-Address    |\n\
+[    6.420000] cloud-init[108]: ci-info: |  eth0  | True |       {ip}       | 255.255.255.0 | global | 52:54:00:77:00:01 |\n\
+[    6.510000] cloud-init[108]: ci-info: +--------+------+-------------------------+---------------+--------+-------------------+\n\
+[{}] cloud-init[108]: Cloud-init v. 99.0 finished at Thu, 03 Dec 2026 {} +0000. Datasource DataSourceNone.  Up 7.65 seconds\n",
+                ts[0], at[0], ts[1], ts[2], at[1]
+            )
+        };
+        let one = boot(["    5.710000", "5.59", "    7.660000"], ["18:58:44", "18:58:46"], "10.77.0.130");
+        let two = boot(["    5.190000", "5.17", "    7.600000"], ["18:59:06", "18:59:08"], "10.77.0.131");
+        let first_line = two.lines().next().unwrap_or_default();
+        let p = parse_all(format!("{one}{first_line}\n").as_bytes());
+        assert_eq!((p.boundaries(), p.current().table.is_none(), p.current().cloud_init), (1, true, CloudInitStage::Init), "{:?}", p.current());
+        let p = parse_all(format!("{one}{two}").as_bytes());
+        let t = p.current().table.clone().unwrap_or_default();
+        assert_eq!((p.boundaries(), t.ipv4_for(mac("52:54:00:77:00:01"))), (1, vec![Ipv4Addr::new(10, 77, 0, 131)]));
+        // a boot 1 so short that boot 2's first line is even forward in uptime: `init` after
+        // `finished` (cloud-init's stages only move forward in one boot)
+        let one_short = one.replace("[    7.660000]", "[    6.190000]");
+        let two_later = boot(["    6.590000", "6.56", "    7.600000"], ["18:59:06", "18:59:08"], "10.77.0.131").replace("[    6.", "[    7.");
+        let first_line = two_later.lines().next().unwrap_or_default();
+        let p = parse_all(format!("{one_short}{first_line}\n").as_bytes());
+        assert_eq!((p.boundaries(), p.current().table.is_none(), p.current().cloud_init), (1, true, CloudInitStage::Init), "{:?}", p.current());
+        // the same lines with an earlier wall clock are a replay
+        let replay = two.replace("18:59:0", "18:50:0");
+        let p = parse_all(format!("{one}{replay}").as_bytes());
+        let t = p.current().table.clone().unwrap_or_default();
+        assert_eq!((p.boundaries(), t.ipv4_for(mac("52:54:00:77:00:01"))), (0, vec![Ipv4Addr::new(10, 77, 0, 130)]));
     }
 
     #[test]
