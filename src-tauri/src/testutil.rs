@@ -19,6 +19,7 @@ pub fn vm(name: &str, status: Status, ip: Option<&str>) -> VmReport {
         detail: None,
         boot: None,
         cloud_init: CloudInitStage::NotSeen,
+        notes: Vec::new(),
     }
 }
 

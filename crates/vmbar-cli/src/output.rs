@@ -66,6 +66,7 @@ pub fn select(vms: &[VmReport], names: &[String]) -> Vec<VmReport> {
                 detail: Some("no such VM (no VM folder: none with console.log, qemu.pid or a disk image; no registry entry)".into()),
                 boot: None,
                 cloud_init: vmbar_engine::CloudInitStage::NotSeen,
+                notes: Vec::new(),
             })
         })
         .collect();

@@ -47,8 +47,12 @@ struct FakeQemu(Child);
 
 impl FakeQemu {
     fn start(pidfile: &Path, netns: Option<&str>) -> FakeQemu {
+        Self::start_with_mac(pidfile, netns, "52:54:00:aa:00:01")
+    }
+
+    fn start_with_mac(pidfile: &Path, netns: Option<&str>, mac: &str) -> FakeQemu {
         let script = "import fcntl,os,sys,time\nf=open(sys.argv[2],'a+'); fcntl.lockf(f, fcntl.LOCK_EX); f.truncate(0); f.write(str(os.getpid())+'\\n'); f.flush(); time.sleep(600)";
-        let inner = "exec -a qemu-system-x86_64 python3 -c \"$0\" -pidfile \"$1\" -device virtio-net-pci,mac=52:54:00:aa:00:01";
+        let inner = format!("exec -a qemu-system-x86_64 python3 -c \"$0\" -pidfile \"$1\" -device virtio-net-pci,mac={mac}");
         let mut cmd = match netns {
             Some(ns) => {
                 let mut c = Command::new("ip");
@@ -61,7 +65,7 @@ impl FakeQemu {
                 c
             }
         };
-        let child = cmd.arg(inner).arg(script).arg(pidfile).stdin(Stdio::null()).spawn().unwrap_or_else(|e| panic!("fake qemu: {e}"));
+        let child = cmd.arg(&inner).arg(script).arg(pidfile).stdin(Stdio::null()).spawn().unwrap_or_else(|e| panic!("fake qemu: {e}"));
         let t0 = Instant::now();
         while std::fs::read_to_string(pidfile).map(|s| s.trim().is_empty()).unwrap_or(true) {
             assert!(t0.elapsed() < Duration::from_secs(10), "fake qemu did not write its pidfile");
@@ -324,9 +328,15 @@ impl Lab {
 
     /// A listener in the VM namespace that sends an SSH banner on port 22.
     fn sshd(&self) -> Child {
-        let script = "import socket,time\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0',22)); s.listen(16)\nwhile True:\n  c,_=s.accept(); c.sendall(b'SSH-2.0-OpenSSH_9.6p1 fake\\r\\n'); c.close()";
-        let c = Command::new("ip").args(["netns", "exec", &self.vm, "python3", "-c", script]).spawn().unwrap_or_else(|e| panic!("{e}"));
-        std::thread::sleep(Duration::from_millis(300));
+        // prints a line once it listens: the test waits for it (a fixed sleep lost the race on a busy machine)
+        let script = "import socket,sys,time\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0',22)); s.listen(16)\nprint('listening', flush=True)\nwhile True:\n  c,_=s.accept(); c.sendall(b'SSH-2.0-OpenSSH_9.6p1 fake\\r\\n'); c.close()";
+        let mut c = Command::new("ip").args(["netns", "exec", &self.vm, "python3", "-c", script]).stdout(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("{e}"));
+        let mut line = String::new();
+        if let Some(out) = c.stdout.take() {
+            use std::io::BufRead;
+            let _ = std::io::BufReader::new(out).read_line(&mut line);
+        }
+        assert_eq!(line.trim(), "listening", "the fake sshd did not start");
         c
     }
 
@@ -396,7 +406,7 @@ fn stale_registry_address_of_another_mac_is_rejected_and_corrected_from_the_neig
     // The registry says fargo (MAC ..:01) is at the address that another machine (..:02) holds.
     let reg = format!("{{\"vms\": {{\"fargo\": {{\"mac_address\": \"52:54:00:aa:00:01\", \"ip_address\": \"{}\", \"x\": [1, 2.0]}}}}, \"keep\": true}}", lab.ip);
     std::fs::write(vms.join("registry.json"), &reg).unwrap_or_else(|e| panic!("{e}"));
-    let _qemu = FakeQemu::start(&fargo.join("qemu.pid"), None);
+    let qemu = FakeQemu::start(&fargo.join("qemu.pid"), None);
     let out = lab.vmbar(vms, &["status", "--json"]);
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
     let r = row(&rows, "fargo");
@@ -405,10 +415,13 @@ fn stale_registry_address_of_another_mac_is_rejected_and_corrected_from_the_neig
     assert!(r["detail"].as_str().unwrap_or("").contains("52:54:00:bb:00:02"), "{r:?}");
     assert_eq!(std::fs::read_to_string(vms.join("registry.json")).unwrap_or_default(), reg, "never written with an unconfirmed address");
 
-    // Now the VM really is ..:02 (the user fixed the MAC): confirmed, and the
-    // registry gets the address in place, nothing else changed.
+    // Now the VM really is ..:02 (the user fixed the MAC and restarted QEMU with it): confirmed,
+    // and the registry gets the address in place, nothing else changed.
     let reg2 = reg.replace("52:54:00:aa:00:01", "52:54:00:bb:00:02").replace(&lab.ip.to_string(), "10.250.0.9");
     std::fs::write(vms.join("registry.json"), &reg2).unwrap_or_else(|e| panic!("{e}"));
+    drop(qemu);
+    std::fs::remove_file(fargo.join("qemu.pid")).unwrap_or_else(|e| panic!("{e}"));
+    let _qemu = FakeQemu::start_with_mac(&fargo.join("qemu.pid"), None, "52:54:00:bb:00:02");
     // the neighbour table has the real address for the MAC from the earlier probe
     let out = lab.vmbar(vms, &["status", "--json"]);
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
@@ -548,4 +561,37 @@ fn qemu_restart_on_an_append_mode_console_makes_ip_exit_4_until_the_new_boot_nam
     append(&format!("[    0.000000] Linux version 6.1.0-28-amd64\n{}", table("    0.8", "0.70")));
     let out = lab.vmbar(vms, &["ip", "fargo"]);
     assert_eq!((out.status.code(), String::from_utf8_lossy(&out.stdout).trim().to_owned()), (Some(0), lab.ip.to_string()), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Issue #9 case 7: `qemu.pid` holding a kernel thread's pid (pid reuse: kthreadd, a kworker)
+/// is never QEMU: its command line is empty because it has none, not because it is hidden.
+#[test]
+fn a_kernel_thread_in_qemu_pid_is_stopped() {
+    if !cfg!(target_os = "linux") {
+        println!("SKIPPED: a_kernel_thread_in_qemu_pid_is_stopped: Linux kernel threads only");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let vms = tmp.path();
+    std::fs::write(vms.join("registry.json"), r#"{"vms": {"fargo": {"mac_address": "52:54:00:15:7a:e3"}}}"#).unwrap_or_else(|e| panic!("{e}"));
+    let fargo = vm_dir(vms, "fargo");
+    // (no address anywhere: this test runs in the root namespace and must probe nothing)
+    // kthreadd (pid 2) and one kworker, found by its name in /proc
+    let mut pids = vec![2u32];
+    if let Ok(rd) = std::fs::read_dir("/proc") {
+        for e in rd.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+            if std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.starts_with("kworker")) {
+                pids.push(pid);
+                break;
+            }
+        }
+    }
+    for pid in pids {
+        std::fs::write(fargo.join("qemu.pid"), format!("{pid}\n")).unwrap_or_else(|e| panic!("{e}"));
+        let rows = json_status(vms, &["fargo"]);
+        let r = row(&rows, "fargo");
+        assert_eq!(r["status"], "stopped", "pid {pid}: {r}");
+        assert!(r["detail"].as_str().unwrap_or("").contains("kernel thread"), "pid {pid}: {r}");
+    }
 }

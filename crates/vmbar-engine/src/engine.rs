@@ -5,9 +5,11 @@
 //! 1. list the VMs (folders of the VMs folder that look like VMs, plus registry names);
 //! 2. per VM, local evidence: QEMU liveness ([`crate::process`]), the console's
 //!    new bytes ([`crate::console::ConsoleTail`]), the MAC, the boot identity;
-//! 3. shared tables once per refresh: neighbour table, lease files;
+//! 3. shared tables once per refresh: neighbour table, lease files, the host's connected routes
+//!    ([`crate::routes`]), what each live VM says about itself (MAC, console addresses);
 //! 4. candidates per live VM (console, registry, neighbours, DNS, leases, as switched on);
-//! 5. probes of unconfirmed candidates and SSH checks, all concurrent, awaited
+//! 5. probes of the candidates on the host's links (other hints of a VM with a confirmed
+//!    address at the slow pace) and SSH checks, all concurrent, awaited
 //!    up to a budget (probes still running are picked up by a later refresh and
 //!    wake the monitor when they end);
 //! 6. the neighbour table again (after the probes), then [`crate::status::decide`];
@@ -29,13 +31,14 @@ use crate::console::ConsoleTail;
 use crate::dns::{self, Resolver, SystemResolver};
 use crate::leases::{self, LeaseFile};
 use crate::mac::MacAddr;
-use crate::model::{BootId, Candidate, CloudInitStage, Source, Status, StatusEvent, VmReport};
+use crate::model::{BootId, Candidate, CloudInitStage, Note, Source, Status, StatusEvent, VmReport};
 use crate::neighbours::NeighbourTable;
 use crate::os::{NeighbourSource, OsNeighbours};
 use crate::probe::{ProbeOutcome, Prober, TcpProber};
 use crate::process::{self, Liveness, OsProcessTable, ProcessTable};
 use crate::registry::{self, Registry, RegistryEntry};
-use crate::status::{self, Observations};
+use crate::routes::{OsRoutes, Routes};
+use crate::status::{self, Observations, OtherVms};
 
 /// The IO ports the engine works through; tests replace any of them.
 #[derive(Clone)]
@@ -48,6 +51,8 @@ pub struct Ports {
     pub resolver: Arc<dyn Resolver>,
     /// The neighbour table.
     pub neighbours: Arc<dyn NeighbourSource>,
+    /// The host's connected routes (is an address on a link the host is attached to?).
+    pub routes: Arc<dyn Routes>,
 }
 
 impl Ports {
@@ -58,6 +63,7 @@ impl Ports {
             prober: Arc::new(TcpProber),
             resolver: Arc::new(SystemResolver),
             neighbours: Arc::new(OsNeighbours { command: settings.neighbours_command.clone(), timeout: Duration::from_millis(settings.probe.command_timeout_ms) }),
+            routes: Arc::new(OsRoutes { timeout: Duration::from_millis(settings.probe.command_timeout_ms) }),
         }
     }
 }
@@ -90,7 +96,9 @@ struct VmState {
     ipv4: Option<Ipv4Addr>,
     since: Option<DateTime<Utc>>,
     boot: Option<BootId>,
-    sticky: Option<(Ipv4Addr, Source)>,
+    /// Addresses confirmed at earlier refreshes of this boot, oldest first (re-evaluated by
+    /// [`status::decide`] at every refresh).
+    confirmed: Vec<(Ipv4Addr, Source)>,
     probes: HashMap<Ipv4Addr, (Instant, ProbeOutcome)>,
     pending: HashMap<Ipv4Addr, JoinHandle<ProbeOutcome>>,
     dns_pending: Option<JoinHandle<Result<Vec<Ipv4Addr>, String>>>,
@@ -119,6 +127,10 @@ struct Local {
     mac: Option<MacAddr>,
     /// The MAC came only from the guest's own console table (its claim, not a fact).
     mac_from_console: bool,
+    /// Another running VM has the same MAC: no address is confirmed by it.
+    mac_disputed: bool,
+    /// Machine-readable remarks (`mac_conflict`).
+    notes: Vec<Note>,
     console_ips: Vec<Ipv4Addr>,
     cloud_init: CloudInitStage,
     console_user: Option<String>,
@@ -214,9 +226,30 @@ impl Engine {
             locals.push(local);
         }
         reject_borrowed_console_macs(&mut locals);
+        flag_shared_macs(&mut locals);
 
         // 3. Shared tables.
         let neigh_before = self.ports.neighbours.read().await;
+        let (routes, routes_problem) = match self.ports.routes.read().await {
+            Ok(t) => (Some(t), None),
+            Err(e) => (None, Some(format!("host routes: {e} (addresses are not checked for a connected route)"))),
+        };
+        let on_link = |ip: Ipv4Addr| status::on_link(routes.as_ref(), ip);
+        // What each live VM says about itself: its MAC and its console's addresses.
+        let mut vm_macs: Vec<(MacAddr, String)> = Vec::new();
+        let mut vm_console_ips: Vec<(Ipv4Addr, String)> = Vec::new();
+        for l in locals.iter().filter(|l| l.liveness_up()) {
+            if let (Some(m), false, false) = (l.mac, l.mac_from_console, l.mac_disputed) {
+                vm_macs.push((m, l.name.clone()));
+                if s.sources.console && matches!(l.liveness, Liveness::Alive { .. }) {
+                    vm_console_ips.extend(l.console_ips.iter().map(|ip| (*ip, l.name.clone())));
+                }
+            }
+        }
+        let others_of = |name: &str| OtherVms {
+            console_ips: vm_console_ips.iter().filter(|(_, n)| n != name).map(|(ip, n)| (*ip, n.clone())).collect(),
+            macs: vm_macs.iter().filter(|(_, n)| n != name).map(|(m, n)| (*m, n.clone())).collect(),
+        };
         let leases = if s.sources.leases { read_leases(&s.lease_paths) } else { Vec::new() };
         let unix_now = now.timestamp();
         // The wait budget is for the probes and lookups, so it starts when they do: reading
@@ -270,7 +303,7 @@ impl Engine {
                 }
                 let host = l.entry.as_ref().and_then(|e| e.hostname.clone()).unwrap_or_else(|| l.name.clone());
                 let Some(st) = self.vms.get_mut(&l.name) else { continue };
-                if st.sticky.is_some() || !dns::is_valid_hostname(&host) {
+                if !st.confirmed.is_empty() || !dns::is_valid_hostname(&host) {
                     continue;
                 }
                 let fresh = st.dns_last.as_ref().is_some_and(|(t, _)| t.elapsed() < Duration::from_millis(s.probe.interval_fast_ms.max(1000)));
@@ -308,19 +341,19 @@ impl Engine {
                 continue;
             }
             let Some(st) = self.vms.get_mut(&l.name) else { continue };
+            let others = others_of(&l.name);
             let mut want: Vec<Ipv4Addr> = Vec::new();
-            match st.sticky {
-                // Confirmed for this boot: only its SSH port is checked; other hints
-                // (a stale registry address) are not probed again and again.
-                Some((ip, _)) => want.push(ip),
-                None => {
-                    for ip in l.console_ips.iter().copied().chain(l.candidates.iter().map(|c| c.ipv4)) {
-                        if !want.contains(&ip) {
-                            want.push(ip);
-                        }
-                    }
+            // The confirmed addresses, then every other hint: a second table or a new lease
+            // must be noticed in a long-running watch too. Never an address off the host's
+            // links (it would go through a gateway), nor one that another VM's console names
+            // (it is never this VM's, unless this VM's console names it too).
+            for ip in st.confirmed.iter().rev().map(|c| c.0).chain(l.console_ips.iter().copied()).chain(l.candidates.iter().map(|c| c.ipv4)) {
+                let others_own = others.console_ips.contains_key(&ip) && !l.console_ips.contains(&ip);
+                if !want.contains(&ip) && on_link(ip) && !others_own {
+                    want.push(ip);
                 }
             }
+            let settled = st.ipv4.is_some();
             for ip in want {
                 if st.pending.contains_key(&ip) {
                     continue;
@@ -336,6 +369,9 @@ impl Engine {
                             age >= Duration::from_millis(s.probe.ssh_recheck_ms)
                         } else if o.ssh_ready() {
                             age >= Duration::from_millis(s.probe.ssh_recheck_ms.min(10_000))
+                        } else if settled && Some(ip) != st.ipv4 {
+                            // other hints of a VM with a confirmed address: checked at the slow pace
+                            age >= Duration::from_millis(s.probe.interval_slow_ms)
                         } else if o.answered() {
                             age >= Duration::from_millis(s.probe.interval_fast_ms)
                         } else {
@@ -399,7 +435,7 @@ impl Engine {
                             }
                         }
                     }
-                    Err(e) if l.liveness_up() && st.sticky.is_none() => l.details.push(format!("DNS: {e}")),
+                    Err(e) if l.liveness_up() && st.confirmed.is_empty() => l.details.push(format!("DNS: {e}")),
                     Err(_) => {}
                 }
             }
@@ -417,35 +453,30 @@ impl Engine {
             Ok(t) => (t, None),
             Err(e) => (NeighbourTable::default(), Some(format!("neighbour table: {e}"))),
         };
-        let mut claims: HashMap<Ipv4Addr, usize> = HashMap::new();
-        for l in &locals {
-            for ip in &l.console_ips {
-                *claims.entry(*ip).or_default() += 1;
-            }
-        }
-        let contested: HashSet<Ipv4Addr> = claims.into_iter().filter(|(_, n)| *n > 1).map(|(ip, _)| ip).collect();
 
         let mut reports = Vec::with_capacity(locals.len());
         for mut l in locals {
             let Some(st) = self.vms.get_mut(&l.name) else { continue };
             let probes: HashMap<Ipv4Addr, ProbeOutcome> = st.probes.iter().map(|(ip, (_, o))| (*ip, o.clone())).collect();
             let console_ips = if s.sources.console { l.console_ips.clone() } else { Vec::new() };
+            let others = others_of(&l.name);
             let decision = status::decide(&Observations {
                 dir_exists: l.dir_exists,
                 liveness: &l.liveness,
-                mac: l.mac,
+                mac: if l.mac_disputed { None } else { l.mac },
                 console_ips: &console_ips,
                 cloud_init: l.cloud_init,
                 candidates: &l.candidates,
                 probes: &probes,
                 neighbours: &neigh,
-                contested: &contested,
-                sticky: st.sticky,
+                others: &others,
+                routes: routes.as_ref(),
+                earlier: &st.confirmed,
             });
             if decision.status.is_up() {
-                st.sticky = decision.confirmed;
+                st.confirmed = decision.all_confirmed.clone();
             }
-            if let Some(p) = &neigh_problem {
+            for p in [&neigh_problem, &routes_problem].into_iter().flatten() {
                 if decision.status.is_up() {
                     l.details.push(p.clone());
                 }
@@ -486,6 +517,7 @@ impl Engine {
                 detail: if details.is_empty() { None } else { Some(details.join("; ")) },
                 boot: if decision.status.is_up() { l.boot } else { None },
                 cloud_init: l.cloud_init,
+                notes: l.notes,
             });
         }
         self.first = false;
@@ -545,7 +577,17 @@ fn local_evidence(s: &Settings, procs: &dyn ProcessTable, name: &str, dir: &Path
             None
         }
     });
-    let known_mac = entry.as_ref().and_then(|e| e.mac_address).or(cmd_mac);
+    // The running QEMU's mac= is the truth; a registry mac_address that disagrees is reported.
+    let reg_mac = entry.as_ref().and_then(|e| e.mac_address);
+    let mut notes = Vec::new();
+    if let (Some(r), Some(c)) = (reg_mac, cmd_mac) {
+        if r != c {
+            let detail = format!("mac_conflict: the registry's mac_address is {r} but the running QEMU has mac={c}; {c} is used");
+            details.push(detail.clone());
+            notes.push(Note { code: "mac_conflict".into(), detail });
+        }
+    }
+    let known_mac = cmd_mac.or(reg_mac);
     let mac = known_mac.or(console_mac);
     let console_ips = match (&console_view, mac) {
         (Some(v), Some(m)) => v.table.as_ref().map(|t| t.ipv4_for(m)).unwrap_or_default(),
@@ -557,7 +599,7 @@ fn local_evidence(s: &Settings, procs: &dyn ProcessTable, name: &str, dir: &Path
         st.console_rereads = rereads;
         // A new boot: nothing confirmed for an earlier one counts.
         st.boot = boot;
-        st.sticky = None;
+        st.confirmed.clear();
         st.probes.clear();
         st.pending.clear();
         st.dns_last = None;
@@ -569,6 +611,8 @@ fn local_evidence(s: &Settings, procs: &dyn ProcessTable, name: &str, dir: &Path
         liveness,
         mac,
         mac_from_console: known_mac.is_none() && mac.is_some(),
+        mac_disputed: false,
+        notes,
         console_ips,
         cloud_init: console_view.as_ref().map(|v| v.cloud_init).unwrap_or_default(),
         console_user: console_view.as_ref().and_then(|v| v.ssh_user().map(str::to_owned)),
@@ -607,6 +651,30 @@ fn reject_borrowed_console_macs(locals: &mut [Local]) {
         l.mac = None;
         l.mac_from_console = false;
         l.console_ips.clear();
+    }
+}
+
+/// Two running VMs with one known MAC (QEMU `mac=`, else the registry): the
+/// neighbour table cannot tell them apart, so both are flagged (`mac_conflict`)
+/// and no address is confirmed for either by that MAC.
+fn flag_shared_macs(locals: &mut [Local]) {
+    let mut by_mac: HashMap<MacAddr, Vec<String>> = HashMap::new();
+    for l in locals.iter().filter(|l| l.liveness_up() && !l.mac_from_console) {
+        if let Some(m) = l.mac {
+            by_mac.entry(m).or_default().push(l.name.clone());
+        }
+    }
+    for l in locals.iter_mut().filter(|l| l.liveness_up() && !l.mac_from_console) {
+        let Some(m) = l.mac else { continue };
+        let others: Vec<&String> = by_mac.get(&m).map(|v| v.iter().filter(|n| **n != l.name).collect()).unwrap_or_default();
+        if others.is_empty() {
+            continue;
+        }
+        let names: Vec<&str> = others.iter().map(|n| n.as_str()).collect();
+        let detail = format!("mac_conflict: running VM {} has the same MAC {m}: no address is confirmed by it", names.join(", "));
+        l.details.push(detail.clone());
+        l.notes.push(Note { code: "mac_conflict".into(), detail });
+        l.mac_disputed = true;
     }
 }
 

@@ -75,10 +75,11 @@ pub mod os;
 pub mod probe;
 pub mod process;
 pub mod registry;
+pub mod routes;
 pub mod ssh;
 pub mod status;
 pub mod model;
 pub mod monitor;
 
 pub use mac::MacAddr;
-pub use model::{BootId, Candidate, CloudInitStage, Source, Status, StatusEvent, VmReport};
+pub use model::{BootId, Candidate, CloudInitStage, Note, Source, Status, StatusEvent, VmReport};

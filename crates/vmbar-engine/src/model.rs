@@ -172,6 +172,22 @@ pub struct VmReport {
     pub boot: Option<BootId>,
     /// cloud-init's progress in the current boot.
     pub cloud_init: CloudInitStage,
+    /// Machine-readable remarks about this VM (`[{"code": "mac_conflict", "detail": "..."}]`),
+    /// empty when there is none; each one's text is in `detail` too.
+    #[serde(default)]
+    pub notes: Vec<Note>,
+}
+
+/// A machine-readable remark about one VM: a stable `code` and a human-readable `detail`.
+///
+/// Codes: `mac_conflict` (the registry's `mac_address` disagrees with the running QEMU's
+/// `mac=`, or two running VMs have one MAC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// A stable lower-case code.
+    pub code: String,
+    /// What it means for this VM, for people.
+    pub detail: String,
 }
 
 /// A change of status or of confirmed IPv4 of one VM, as printed by

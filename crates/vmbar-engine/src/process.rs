@@ -27,6 +27,9 @@ pub struct ProcInfo {
     pub started: u64,
     /// The working directory, when readable (resolves a relative `-pidfile`).
     pub cwd: Option<PathBuf>,
+    /// A kernel thread (Linux: `PF_KTHREAD`, 0x00200000, in field 9 of `/proc/PID/stat`, as
+    /// read by `sysinfo`): kthreadd, a kworker. Never QEMU; its argv is empty because it has none.
+    pub kernel_thread: bool,
 }
 
 /// The OS process table, behind a trait so that status rules are testable.
@@ -113,6 +116,10 @@ pub fn liveness(table: &dyn ProcessTable, pidfile: &Path) -> Liveness {
     let Some(info) = table.process(pid) else {
         return Liveness::Dead(format!("qemu.pid names pid {pid}, which is not running"));
     };
+    if info.kernel_thread {
+        // pid reuse: the pid now belongs to a kernel thread, which never holds a pidfile lock
+        return Liveness::Dead(format!("qemu.pid names pid {pid}, a kernel thread, not QEMU"));
+    }
     let lock = table.lock_owner(pidfile);
     let cmdline_mac = cmdline_mac(&info.argv);
     if let Ok(Some(owner)) = lock {
@@ -228,7 +235,8 @@ impl ProcessTable for OsProcessTable {
             return None;
         }
         let argv = p.cmd().iter().map(|a| a.to_string_lossy().into_owned()).collect();
-        Some(ProcInfo { argv, started: p.start_time(), cwd: p.cwd().map(Path::to_owned) })
+        let kernel_thread = p.thread_kind() == Some(sysinfo::ThreadKind::Kernel);
+        Some(ProcInfo { argv, started: p.start_time(), cwd: p.cwd().map(Path::to_owned), kernel_thread })
     }
 
     fn lock_owner(&self, path: &Path) -> std::io::Result<Option<u32>> {
@@ -302,26 +310,29 @@ mod tests {
         assert!(matches!(liveness(&none, &pidfile), Liveness::Dead(d) if d.contains("no pid")));
         std::fs::write(&pidfile, "4242\n")?;
         assert!(matches!(liveness(&none, &pidfile), Liveness::Dead(d) if d.contains("not running")));
-        let qemu = ProcInfo { argv: argv(&format!("/usr/bin/qemu-system-x86_64 -device virtio-net-pci,netdev=n0,mac=52:54:00:15:7a:e3 -pidfile {}", pidfile.display())), started: 100, cwd: None };
+        let qemu = ProcInfo { argv: argv(&format!("/usr/bin/qemu-system-x86_64 -device virtio-net-pci,netdev=n0,mac=52:54:00:15:7a:e3 -pidfile {}", pidfile.display())), started: 100, cwd: None, kernel_thread: false };
         let alive = Fake { procs: HashMap::from([(4242, qemu.clone())]), lock: None };
         let mac: MacAddr = "52:54:00:15:7a:e3".parse()?;
         assert_eq!(liveness(&alive, &pidfile), Liveness::Alive { pid: 4242, started: 100, cmdline_mac: Some(mac) });
         // reused pid: a shell now has it
-        let reused = Fake { procs: HashMap::from([(4242, ProcInfo { argv: argv("/bin/bash -l"), started: 200, cwd: None })]), lock: None };
+        let reused = Fake { procs: HashMap::from([(4242, ProcInfo { argv: argv("/bin/bash -l"), started: 200, cwd: None, kernel_thread: false })]), lock: None };
         assert!(matches!(liveness(&reused, &pidfile), Liveness::Dead(d) if d.contains("not QEMU")));
         // another VM's QEMU
-        let other = ProcInfo { argv: argv("qemu-system-aarch64 -pidfile /elsewhere/qemu.pid"), started: 1, cwd: None };
+        let other = ProcInfo { argv: argv("qemu-system-aarch64 -pidfile /elsewhere/qemu.pid"), started: 1, cwd: None, kernel_thread: false };
         let other = Fake { procs: HashMap::from([(4242, other)]), lock: None };
         assert!(matches!(liveness(&other, &pidfile), Liveness::Dead(d) if d.contains("another VM")));
         // relative -pidfile resolved against cwd
-        let rel = ProcInfo { argv: argv("qemu-system-x86_64 -pidfile=qemu.pid"), started: 5, cwd: Some(dir.path().to_owned()) };
+        let rel = ProcInfo { argv: argv("qemu-system-x86_64 -pidfile=qemu.pid"), started: 5, cwd: Some(dir.path().to_owned()), kernel_thread: false };
         let rel = Fake { procs: HashMap::from([(4242, rel)]), lock: None };
         assert!(matches!(liveness(&rel, &pidfile), Liveness::Alive { .. }));
         // lock owner equal to the pid proves it even for an unreadable argv
-        let hidden = Fake { procs: HashMap::from([(4242, ProcInfo { argv: vec![], started: 9, cwd: None })]), lock: Some(4242) };
+        let hidden = Fake { procs: HashMap::from([(4242, ProcInfo { argv: vec![], started: 9, cwd: None, kernel_thread: false })]), lock: Some(4242) };
         assert!(matches!(liveness(&hidden, &pidfile), Liveness::Alive { pid: 4242, .. }));
-        let hidden = Fake { procs: HashMap::from([(4242, ProcInfo { argv: vec![], started: 9, cwd: None })]), lock: None };
+        let hidden = Fake { procs: HashMap::from([(4242, ProcInfo { argv: vec![], started: 9, cwd: None, kernel_thread: false })]), lock: None };
         assert!(matches!(liveness(&hidden, &pidfile), Liveness::Unverified { .. }));
+        // a kernel thread (kworker) has no argv because it has none: stopped, even when it is the lock owner
+        let kworker = Fake { procs: HashMap::from([(4242, ProcInfo { argv: vec![], started: 9, cwd: None, kernel_thread: true })]), lock: Some(4242) };
+        assert!(matches!(liveness(&kworker, &pidfile), Liveness::Dead(d) if d.contains("kernel thread")));
         Ok(())
     }
 

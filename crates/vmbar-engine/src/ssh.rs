@@ -57,6 +57,7 @@ mod tests {
             detail: None,
             boot: None,
             cloud_init: CloudInitStage::NotSeen,
+            notes: Vec::new(),
         }
     }
 

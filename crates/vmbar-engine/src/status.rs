@@ -4,18 +4,31 @@
 //! of the product lives in [`decide`]:
 //!
 //! - no VM folder: `missing`; no live QEMU: `stopped`;
+//! - an address that is not on a link the host is attached to (no connected
+//!   route: [`crate::routes`]) is never confirmed nor offered, whatever its source;
+//! - an address that another VM's current-boot console names for that VM's
+//!   MAC is never confirmed for this VM from any other source (when both
+//!   consoles name it, only the neighbour table decides);
 //! - a console-table address of the current boot for the VM's MAC is
-//!   confirmed unless the neighbour table maps it to another MAC, or another
-//!   VM's console claims it too (then only the neighbour table decides);
+//!   confirmed, unless the QEMU process cannot be tied to the VM (its console
+//!   then confirms nothing), or a fresh neighbour entry (read after a probe of
+//!   that address was answered in this boot) maps it to a MAC that is not the
+//!   VM's and not another VM's (a neighbour entry never outranks a VM's own console);
 //! - any other candidate (registry, neighbours, DNS, leases) is confirmed when
 //!   a probe of it was answered in this boot and the neighbour table, read
 //!   after that probe, maps it to the VM's MAC; one that maps to another MAC
 //!   is rejected with a detail;
+//! - addresses confirmed earlier in this boot stay confirmed until one of the
+//!   rules above rejects them at a later refresh, or (console addresses) the
+//!   console's newer table no longer names them; the shown address is the
+//!   newest confirmed one that answers probes (else the newest), so a second
+//!   table or a DHCP change moves a long-running watcher exactly like a fresh
+//!   `vmbar status`;
 //! - `running` needs the confirmed address's SSH port to have sent an `SSH-`
 //!   banner, and cloud-init to have finished where this boot's console shows
 //!   it started; `booting` otherwise; `initializing` without a confirmed address.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use crate::mac::MacAddr;
@@ -23,6 +36,16 @@ use crate::model::{Candidate, CloudInitStage, Source, Status};
 use crate::neighbours::NeighbourTable;
 use crate::probe::ProbeOutcome;
 use crate::process::Liveness;
+use crate::routes::RouteTable;
+
+/// What the other live VMs say about themselves, seen from one VM.
+#[derive(Debug, Clone, Default)]
+pub struct OtherVms {
+    /// Address -> name of another VM whose current-boot console names it for that VM's MAC.
+    pub console_ips: HashMap<Ipv4Addr, String>,
+    /// MAC -> name of another live VM with that MAC (QEMU `mac=` or registry).
+    pub macs: HashMap<MacAddr, String>,
+}
 
 /// Everything known about one VM at one refresh.
 #[derive(Debug, Clone)]
@@ -31,7 +54,7 @@ pub struct Observations<'a> {
     pub dir_exists: bool,
     /// The QEMU process check.
     pub liveness: &'a Liveness,
-    /// The VM's MAC, when known.
+    /// The VM's MAC, when known and undisputed.
     pub mac: Option<MacAddr>,
     /// IPv4 addresses the current boot's console table gives for the MAC.
     pub console_ips: &'a [Ipv4Addr],
@@ -43,10 +66,13 @@ pub struct Observations<'a> {
     pub probes: &'a HashMap<Ipv4Addr, ProbeOutcome>,
     /// The neighbour table, read after this refresh's probes.
     pub neighbours: &'a NeighbourTable,
-    /// Addresses that the console tables of two or more VMs claim.
-    pub contested: &'a HashSet<Ipv4Addr>,
-    /// The address confirmed earlier in this same boot, if any.
-    pub sticky: Option<(Ipv4Addr, Source)>,
+    /// The other live VMs' own word (their consoles, their MACs).
+    pub others: &'a OtherVms,
+    /// The host's connected routes; `None` when they could not be read (no address is then
+    /// rejected for being off-link).
+    pub routes: Option<&'a RouteTable>,
+    /// Addresses confirmed at earlier refreshes of this same boot, oldest first.
+    pub earlier: &'a [(Ipv4Addr, Source)],
 }
 
 /// The outcome for one VM.
@@ -56,71 +82,131 @@ pub struct Decision {
     pub status: Status,
     /// The confirmed address and its source.
     pub confirmed: Option<(Ipv4Addr, Source)>,
+    /// Every address confirmed for this boot after this refresh, oldest first
+    /// (pass it back as [`Observations::earlier`] at the next refresh).
+    pub all_confirmed: Vec<(Ipv4Addr, Source)>,
     /// The best unconfirmed candidate when nothing is confirmed.
     pub candidate: Option<Candidate>,
     /// Human-readable notes, most important first.
     pub details: Vec<String>,
 }
 
+/// True when `ip` may be probed and confirmed: on a link the host is attached
+/// to, or the routes are unknown.
+pub fn on_link(routes: Option<&RouteTable>, ip: Ipv4Addr) -> bool {
+    routes.is_none_or(|r| r.on_link(ip))
+}
+
 /// Applies the status rules (see the module docs).
 pub fn decide(o: &Observations<'_>) -> Decision {
     let mut details = Vec::new();
+    let none = |status: Status, candidate: Option<Candidate>, details: Vec<String>| Decision { status, confirmed: None, all_confirmed: Vec::new(), candidate, details };
     if !o.dir_exists {
-        return Decision { status: Status::Missing, confirmed: None, candidate: None, details: vec!["no VM folder".into()] };
+        return none(Status::Missing, None, vec!["no VM folder".into()]);
     }
-    match o.liveness {
-        Liveness::Dead(why) => {
-            return Decision { status: Status::Stopped, confirmed: None, candidate: None, details: vec![why.clone()] };
+    let tied = match o.liveness {
+        Liveness::Dead(why) => return none(Status::Stopped, None, vec![why.clone()]),
+        Liveness::Unverified { reason, .. } => {
+            details.push(reason.clone());
+            false
         }
-        Liveness::Unverified { reason, .. } => details.push(reason.clone()),
-        Liveness::Alive { .. } => {}
+        Liveness::Alive { .. } => true,
+    };
+    let routed = |ip: Ipv4Addr| !on_link(o.routes, ip);
+    let mut off_link: Vec<Ipv4Addr> = Vec::new();
+    for ip in o.console_ips.iter().copied().chain(o.candidates.iter().map(|c| c.ipv4)).chain(o.earlier.iter().map(|e| e.0)) {
+        if routed(ip) && !off_link.contains(&ip) {
+            off_link.push(ip);
+            details.push(format!("{ip} is not on a link this host is attached to (no connected route): ignored"));
+        }
     }
+    let console_ips: Vec<Ipv4Addr> = o.console_ips.iter().copied().filter(|ip| !routed(*ip)).collect();
+    let candidates: Vec<Candidate> = o.candidates.iter().copied().filter(|c| !routed(c.ipv4)).collect();
     let Some(mac) = o.mac else {
-        details.push("MAC unknown (no registry mac_address, no mac= on the QEMU command line, no console table): cannot confirm an address".into());
-        let candidate = o.console_ips.first().map(|ip| Candidate { ipv4: *ip, source: Source::Console }).or_else(|| o.candidates.first().copied());
-        return Decision { status: Status::Initializing, confirmed: None, candidate, details };
+        details.push("no usable MAC (none known, or claimed by another running VM): cannot confirm an address".into());
+        let candidate = console_ips.first().map(|ip| Candidate { ipv4: *ip, source: Source::Console }).or_else(|| candidates.first().copied());
+        return none(Status::Initializing, candidate, details);
     };
 
-    let other_macs = |ip: Ipv4Addr| -> Vec<MacAddr> {
-        let macs = o.neighbours.macs_for(ip);
-        if macs.contains(&mac) {
-            Vec::new()
-        } else {
-            macs
-        }
-    };
+    let answered = |ip: Ipv4Addr| o.probes.get(&ip).is_some_and(ProbeOutcome::answered);
     let maps_to_us = |ip: Ipv4Addr| o.neighbours.macs_for(ip).contains(&mac);
+    // Why a console address (or one confirmed earlier) is not this VM's, if it is not.
+    let console_veto = |ip: Ipv4Addr| -> Option<String> {
+        let macs = o.neighbours.macs_for(ip);
+        if macs.is_empty() || macs.contains(&mac) {
+            return None;
+        }
+        if macs.iter().any(|m| o.others.macs.contains_key(m)) {
+            // another VM's MAC (ARP flux, or a stale entry after the address moved):
+            // a neighbour entry never outranks a VM's own console
+            return None;
+        }
+        // a neighbour entry is evidence only while fresh: read after an answered probe
+        answered(ip).then(|| format!("{ip} belongs to {} in the neighbour table", macs[0]))
+    };
+    let other_console = |ip: Ipv4Addr| o.others.console_ips.get(&ip);
 
     let mut confirmed: Vec<(Ipv4Addr, Source)> = Vec::new();
     let mut unconfirmed: Vec<Candidate> = Vec::new();
-    if let Some((ip, src)) = o.sticky {
-        let others = other_macs(ip);
-        if others.is_empty() {
-            confirmed.push((ip, src));
-        } else {
-            details.push(format!("{ip} now belongs to {} in the neighbour table", others[0]));
+    // Earlier confirmations of this boot, re-evaluated.
+    for &(ip, src) in o.earlier {
+        if routed(ip) {
+            continue;
         }
+        if src == Source::Console && !console_ips.is_empty() && !console_ips.contains(&ip) {
+            details.push(format!("{ip} is no longer in the console's table"));
+            continue;
+        }
+        if src == Source::Console && !tied {
+            continue;
+        }
+        if let Some(vm) = other_console(ip).filter(|_| !console_ips.contains(&ip)) {
+            details.push(format!("{ip} is VM {vm}'s address (its console): no longer confirmed"));
+            continue;
+        }
+        let veto = if src == Source::Console {
+            console_veto(ip)
+        } else {
+            let macs = o.neighbours.macs_for(ip);
+            (!macs.is_empty() && !macs.contains(&mac)).then(|| format!("{ip} now belongs to {} in the neighbour table", macs[0]))
+        };
+        if let Some(why) = veto {
+            details.push(format!("{why}: no longer confirmed"));
+            continue;
+        }
+        confirmed.push((ip, src));
     }
-    for &ip in o.console_ips {
-        let others = other_macs(ip);
-        if !others.is_empty() {
-            details.push(format!("console's {ip} belongs to {} in the neighbour table: rejected", others[0]));
-        } else if o.contested.contains(&ip) && !maps_to_us(ip) {
-            details.push(format!("console's {ip} is claimed by another VM's console too: waiting for the neighbour table"));
+    let known = confirmed.len();
+    for &ip in &console_ips {
+        if !tied {
+            details.push(format!("console's {ip} is not confirmed: the process cannot be tied to this VM"));
             unconfirmed.push(Candidate { ipv4: ip, source: Source::Console });
+        } else if let Some(why) = console_veto(ip) {
+            details.push(format!("console's {why}: rejected"));
+        } else if let Some(vm) = other_console(ip).filter(|_| !maps_to_us(ip)) {
+            // two consoles name it: only the neighbour table decides
+            confirmed.retain(|(c, _)| *c != ip);
+            match o.neighbours.macs_for(ip).first() {
+                Some(m) => details.push(format!("console's {ip} belongs to {m} in the neighbour table (VM {vm}'s console names it too): rejected")),
+                None => {
+                    details.push(format!("console's {ip} is claimed by VM {vm}'s console too: waiting for the neighbour table"));
+                    unconfirmed.push(Candidate { ipv4: ip, source: Source::Console });
+                }
+            }
         } else if !confirmed.iter().any(|(c, _)| *c == ip) {
             confirmed.push((ip, Source::Console));
         }
     }
-    for c in o.candidates {
+    for c in &candidates {
         if confirmed.iter().any(|(ip, _)| *ip == c.ipv4) {
             continue;
         }
-        let others = other_macs(c.ipv4);
-        let probe = o.probes.get(&c.ipv4);
-        if !others.is_empty() {
-            details.push(format!("{}'s {} belongs to {} in the neighbour table: rejected", c.source, c.ipv4, others[0]));
-        } else if probe.is_some_and(ProbeOutcome::answered) && maps_to_us(c.ipv4) {
+        let macs = o.neighbours.macs_for(c.ipv4);
+        if let Some(vm) = other_console(c.ipv4).filter(|_| !console_ips.contains(&c.ipv4)) {
+            details.push(format!("{}'s {} is VM {vm}'s address (its console): rejected", c.source, c.ipv4));
+        } else if !macs.is_empty() && !macs.contains(&mac) {
+            details.push(format!("{}'s {} belongs to {} in the neighbour table: rejected", c.source, c.ipv4, macs[0]));
+        } else if answered(c.ipv4) && maps_to_us(c.ipv4) {
             confirmed.push((c.ipv4, c.source));
         } else if !unconfirmed.iter().any(|u| u.ipv4 == c.ipv4) {
             unconfirmed.push(*c);
@@ -139,8 +225,17 @@ pub fn decide(o: &Observations<'_>) -> Decision {
         }
     }
 
-    // One MAC at two addresses: the one that answers a probe wins.
-    let chosen = confirmed.iter().find(|(ip, _)| o.probes.get(ip).is_some_and(ProbeOutcome::answered)).or(confirmed.first()).copied();
+    // The newest confirmation wins (a second table, a new lease), preferring one that
+    // answers probes; among several new in this refresh (one MAC at two addresses), the
+    // first answering one in source order.
+    let (old, new) = confirmed.split_at(known.min(confirmed.len()));
+    let chosen = new
+        .iter()
+        .find(|(ip, _)| answered(*ip))
+        .or_else(|| old.iter().rev().find(|(ip, _)| answered(*ip)))
+        .or(new.first())
+        .or(old.last())
+        .copied();
     let Some((ip, source)) = chosen else {
         let candidate = unconfirmed.first().copied();
         if let Some(c) = candidate {
@@ -148,8 +243,11 @@ pub fn decide(o: &Observations<'_>) -> Decision {
         } else {
             details.push("no IPv4 yet".into());
         }
-        return Decision { status: Status::Initializing, confirmed: None, candidate, details };
+        return none(Status::Initializing, candidate, details);
     };
+    // the chosen one becomes the newest
+    let mut all_confirmed: Vec<(Ipv4Addr, Source)> = confirmed.iter().copied().filter(|(c, _)| *c != ip).collect();
+    all_confirmed.push((ip, source));
     let ssh = o.probes.get(&ip);
     let cloud_init_pending = o.cloud_init != CloudInitStage::NotSeen && o.cloud_init != CloudInitStage::Finished;
     let status = match ssh {
@@ -167,7 +265,7 @@ pub fn decide(o: &Observations<'_>) -> Decision {
             Status::Booting
         }
     };
-    Decision { status, confirmed: Some((ip, source)), candidate: None, details }
+    Decision { status, confirmed: Some((ip, source)), all_confirmed, candidate: None, details }
 }
 
 fn stage_name(s: CloudInitStage) -> &'static str {
@@ -210,13 +308,14 @@ mod tests {
         cands: Vec<Candidate>,
         probes: HashMap<Ipv4Addr, ProbeOutcome>,
         neigh: NeighbourTable,
-        contested: HashSet<Ipv4Addr>,
+        others: OtherVms,
         stage: CloudInitStage,
-        sticky: Option<(Ipv4Addr, Source)>,
+        earlier: Vec<(Ipv4Addr, Source)>,
+        routes: Option<RouteTable>,
     }
     impl Case {
         fn new() -> Self {
-            Case { live: alive(), console: vec![], cands: vec![], probes: HashMap::new(), neigh: table(&[]), contested: HashSet::new(), stage: CloudInitStage::NotSeen, sticky: None }
+            Case { live: alive(), console: vec![], cands: vec![], probes: HashMap::new(), neigh: table(&[]), others: OtherVms::default(), stage: CloudInitStage::NotSeen, earlier: vec![], routes: None }
         }
         fn run(&self) -> Decision {
             decide(&Observations {
@@ -228,8 +327,9 @@ mod tests {
                 candidates: &self.cands,
                 probes: &self.probes,
                 neighbours: &self.neigh,
-                contested: &self.contested,
-                sticky: self.sticky,
+                others: &self.others,
+                routes: self.routes.as_ref(),
+                earlier: &self.earlier,
             })
         }
     }
@@ -237,7 +337,7 @@ mod tests {
     #[test]
     fn missing_and_stopped() {
         let c = Case::new();
-        let mut o = Observations { dir_exists: false, liveness: &c.live, mac: None, console_ips: &[], cloud_init: CloudInitStage::NotSeen, candidates: &[], probes: &c.probes, neighbours: &c.neigh, contested: &c.contested, sticky: None };
+        let mut o = Observations { dir_exists: false, liveness: &c.live, mac: None, console_ips: &[], cloud_init: CloudInitStage::NotSeen, candidates: &[], probes: &c.probes, neighbours: &c.neigh, others: &c.others, routes: None, earlier: &[] };
         assert_eq!(decide(&o).status, Status::Missing);
         o.dir_exists = true;
         let dead = Liveness::Dead("no qemu.pid".into());
@@ -289,10 +389,18 @@ mod tests {
         let mut c = Case::new();
         c.console = vec![ip("10.0.0.5")];
         assert_eq!(c.run().confirmed, Some((ip("10.0.0.5"), Source::Console)));
+        // another machine's MAC: a stale entry (no answered probe yet) vetoes nothing,
+        // a fresh one (read after an answered probe) does
         c.neigh = table(&[("10.0.0.5", "52:54:00:99:99:99")]);
+        assert_eq!(c.run().confirmed, Some((ip("10.0.0.5"), Source::Console)));
+        c.probes.insert(ip("10.0.0.5"), ProbeOutcome::Refused);
         assert_eq!(c.run().confirmed, None);
+        // ... unless that MAC is another VM's: its neighbour entry never outranks our console
+        c.others.macs.insert("52:54:00:99:99:99".parse().unwrap_or(MacAddr::ZERO), "tulsa".into());
+        assert_eq!(c.run().confirmed, Some((ip("10.0.0.5"), Source::Console)));
+        c.others = OtherVms::default();
         c.neigh = table(&[]);
-        c.contested.insert(ip("10.0.0.5"));
+        c.others.console_ips.insert(ip("10.0.0.5"), "evil".into());
         assert_eq!(c.run().confirmed, None);
         c.neigh = table(&[("10.0.0.5", MAC)]);
         assert_eq!(c.run().confirmed, Some((ip("10.0.0.5"), Source::Console)));
@@ -336,11 +444,63 @@ mod tests {
     }
 
     #[test]
-    fn sticky_address_survives_until_another_mac_takes_it() {
+    fn earlier_address_survives_until_another_mac_takes_it() {
         let mut c = Case::new();
-        c.sticky = Some((ip("10.0.0.5"), Source::Dns));
+        c.earlier = vec![(ip("10.0.0.5"), Source::Dns)];
         assert_eq!(c.run().confirmed, Some((ip("10.0.0.5"), Source::Dns)));
         c.neigh = table(&[("10.0.0.5", "52:54:00:99:99:99")]);
         assert_eq!(c.run().confirmed, None);
+    }
+
+    #[test]
+    fn the_newest_confirmed_address_wins_and_a_superseded_table_address_goes() {
+        // a DHCP change: .51 confirmed earlier (console), .61 newly confirmed by the neighbour table
+        let mut c = Case::new();
+        c.console = vec![ip("192.168.1.51")];
+        c.earlier = vec![(ip("192.168.1.51"), Source::Console)];
+        c.cands = vec![Candidate { ipv4: ip("192.168.1.61"), source: Source::Neighbours }];
+        c.neigh = table(&[("192.168.1.61", MAC)]);
+        c.probes.insert(ip("192.168.1.61"), ProbeOutcome::Refused);
+        let d = c.run();
+        assert_eq!(d.confirmed, Some((ip("192.168.1.61"), Source::Neighbours)));
+        assert_eq!(d.all_confirmed, vec![(ip("192.168.1.51"), Source::Console), (ip("192.168.1.61"), Source::Neighbours)]);
+        // next refresh: still .61
+        c.earlier = d.all_confirmed;
+        assert_eq!(c.run().confirmed, Some((ip("192.168.1.61"), Source::Neighbours)));
+        // a second table in the same boot drops the first table's address
+        let mut c = Case::new();
+        c.console = vec![ip("192.168.1.61")];
+        c.earlier = vec![(ip("192.168.1.51"), Source::Console)];
+        c.probes.insert(ip("192.168.1.51"), ProbeOutcome::Banner("SSH-2.0-x".into()));
+        let d = c.run();
+        assert_eq!(d.all_confirmed, vec![(ip("192.168.1.61"), Source::Console)]);
+    }
+
+    #[test]
+    fn off_link_addresses_are_never_confirmed_nor_offered() {
+        let mut c = Case::new();
+        c.routes = Some(RouteTable::from_prefixes(&["192.168.1.0/24"]));
+        c.console = vec![ip("10.0.2.15")];
+        c.cands = vec![Candidate { ipv4: ip("8.8.8.8"), source: Source::Dns }];
+        c.earlier = vec![(ip("10.0.2.15"), Source::Console)];
+        c.probes.insert(ip("8.8.8.8"), ProbeOutcome::Refused);
+        c.neigh = table(&[("8.8.8.8", MAC)]);
+        let d = c.run();
+        assert_eq!((d.status, d.confirmed, d.candidate), (Status::Initializing, None, None), "{d:?}");
+    }
+
+    #[test]
+    fn an_unverified_process_confirms_nothing_from_its_console() {
+        let mut c = Case::new();
+        c.live = Liveness::Unverified { pid: 1, started: 1, reason: "pid 1 is alive but its command line cannot be read".into() };
+        c.console = vec![ip("10.0.0.5")];
+        c.probes.insert(ip("10.0.0.5"), ProbeOutcome::Banner("SSH-2.0-x".into()));
+        let d = c.run();
+        assert_eq!(d.confirmed, None);
+        assert_eq!(d.candidate, Some(Candidate { ipv4: ip("10.0.0.5"), source: Source::Console }));
+        // the neighbour table can still confirm it (the MAC is the registry's)
+        c.cands = vec![Candidate { ipv4: ip("10.0.0.5"), source: Source::Registry }];
+        c.neigh = table(&[("10.0.0.5", MAC)]);
+        assert_eq!(c.run().confirmed, Some((ip("10.0.0.5"), Source::Registry)));
     }
 }

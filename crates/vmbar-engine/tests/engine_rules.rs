@@ -15,6 +15,7 @@ use vmbar_engine::neighbours::{self, NeighbourTable};
 use vmbar_engine::os::NeighbourSource;
 use vmbar_engine::probe::{BoxFuture, ProbeOutcome, Prober};
 use vmbar_engine::process::{ProcInfo, ProcessTable};
+use vmbar_engine::routes::{RouteTable, Routes};
 use vmbar_engine::{Source, Status, StatusEvent, VmReport};
 
 #[derive(Default)]
@@ -24,6 +25,8 @@ struct World {
     neigh: Mutex<Vec<(Ipv4Addr, String)>>,
     dns: Mutex<HashMap<String, Vec<Ipv4Addr>>>,
     probed: Mutex<Vec<Ipv4Addr>>,
+    /// Connected prefixes of the fake host; empty means every address is on a link.
+    links: Mutex<Vec<String>>,
 }
 
 struct P(Arc<World>);
@@ -58,6 +61,15 @@ impl NeighbourSource for P {
         })
     }
 }
+impl Routes for P {
+    fn read(&self) -> BoxFuture<Result<RouteTable, String>> {
+        let links = self.0.links.lock().map(|l| l.clone()).unwrap_or_default();
+        Box::pin(async move {
+            let prefixes: Vec<&str> = if links.is_empty() { vec!["0.0.0.0/0"] } else { links.iter().map(String::as_str).collect() };
+            Ok(RouteTable::from_prefixes(&prefixes))
+        })
+    }
+}
 impl Resolver for P {
     fn lookup(&self, name: String) -> BoxFuture<Result<Vec<Ipv4Addr>, String>> {
         let r = self.0.dns.lock().ok().and_then(|d| d.get(&name).cloned());
@@ -76,7 +88,7 @@ fn qemu(pidfile: &Path, mac: &str) -> ProcInfo {
     let argv = format!("qemu-system-x86_64 -device virtio-net-pci,mac={mac} -pidfile {}", pidfile.display());
     // started ten minutes ago: the consoles below print uptimes of 20 to 45 s, which a QEMU
     // process younger than that cannot have printed (issue #9 case 4)
-    ProcInfo { argv: argv.split(' ').map(str::to_owned).collect(), started: now_secs() - 600, cwd: None }
+    ProcInfo { argv: argv.split(' ').map(str::to_owned).collect(), started: now_secs() - 600, cwd: None, kernel_thread: false }
 }
 
 fn now_secs() -> u64 {
@@ -91,7 +103,7 @@ fn setup(registry: &str, tweak: impl FnOnce(&mut Settings)) -> Setup {
     let mut s = config::load(&Overrides { config_file: Some(cfg), vms_dir: Some(vms.clone()) }).unwrap_or_else(|e| panic!("{e}"));
     tweak(&mut s);
     let world = Arc::new(World::default());
-    let ports = Ports { processes: Arc::new(P(world.clone())), prober: Arc::new(P(world.clone())), resolver: Arc::new(P(world.clone())), neighbours: Arc::new(P(world.clone())) };
+    let ports = Ports { processes: Arc::new(P(world.clone())), prober: Arc::new(P(world.clone())), resolver: Arc::new(P(world.clone())), neighbours: Arc::new(P(world.clone())), routes: Arc::new(P(world.clone())) };
     Setup { _tmp: tmp, vms, world, engine: Engine::with_ports(s, ports) }
 }
 
@@ -405,4 +417,200 @@ async fn console_rewritten_in_place_past_the_old_length_is_reread() {
     assert!(std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) > old_len);
     let r = t.row("fargo").await;
     assert_eq!((r.status, r.ipv4), (Status::Initializing, None), "{r:?}");
+}
+
+// ---------------------------------------------------------------------------
+// Issue #9, cases 6-10: addresses that change inside one boot; identity of the
+// VM and of its address.
+
+fn answer(t: &Setup, a: &str, o: ProbeOutcome) {
+    t.world.answers.lock().unwrap_or_else(|e| e.into_inner()).insert(ip(a), o);
+}
+fn neigh(t: &Setup, rows: &[(&str, &str)]) {
+    *t.world.neigh.lock().unwrap_or_else(|e| e.into_inner()) = rows.iter().map(|(i, m)| (ip(i), m.to_string())).collect();
+}
+fn banner() -> ProbeOutcome {
+    ProbeOutcome::Banner("SSH-2.0-x".into())
+}
+fn registry_ip(t: &Setup, name: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(t.vms.join("registry.json")).unwrap_or_default()).unwrap_or_default();
+    v["vms"][name]["ip_address"].as_str().map(str::to_owned)
+}
+
+#[tokio::test]
+async fn a_second_table_in_the_same_boot_moves_watch_to_the_new_address() {
+    // Case 6: `netplan apply` (or a second cloud-init network stage) prints a new table in the
+    // same boot: the long-running engine (watch, tray) must follow it like a one-shot status does.
+    let mut t = setup(REG, |s| s.sources.dns = false);
+    t.vm("fargo", 100, MAC, &table(MAC, Some("192.168.1.51")));
+    answer(&t, "192.168.1.51", banner());
+    let r = t.row("fargo").await;
+    assert_eq!((r.status, r.ipv4), (Status::Booting, Some(ip("192.168.1.51"))), "{r:?}");
+    // the same boot (timestamps go on), a new table: .61; .51 is gone
+    t.append("fargo", &table(MAC, Some("192.168.1.61")).replace("[   20.", "[   45."));
+    answer(&t, "192.168.1.51", ProbeOutcome::TimedOut);
+    answer(&t, "192.168.1.61", banner());
+    let mut evs = Vec::new();
+    let mut r = None;
+    for _ in 0..2 {
+        let (snap, ev) = t.refresh().await;
+        evs.extend(ev);
+        r = snap.vms.into_iter().find(|v| v.name == "fargo");
+    }
+    let r = r.unwrap_or_else(|| panic!("no fargo row"));
+    assert_eq!((r.status, r.ipv4), (Status::Booting, Some(ip("192.168.1.61"))), "watch stays on the first table's address: {r:?}");
+    assert_eq!(evs.iter().map(|e| (e.from, e.to, e.ipv4)).collect::<Vec<_>>(), vec![(Some(Status::Booting), Status::Booting, Some(ip("192.168.1.61")))], "the change is one event");
+    assert_eq!(registry_ip(&t, "fargo").as_deref(), Some("192.168.1.61"));
+}
+
+#[tokio::test]
+async fn a_dhcp_change_without_a_new_table_moves_watch_to_the_answering_address() {
+    // Case 6: the lease changes (.51 -> .61) with no new table: the neighbour table maps .61 to
+    // the VM's MAC, .61 answers, .51 no longer does. Small intervals stand for the passing time.
+    let mut t = setup(REG, |s| {
+        s.sources.dns = false;
+        s.probe.interval_fast_ms = 1;
+        s.probe.interval_slow_ms = 1;
+        s.probe.ssh_recheck_ms = 1;
+    });
+    t.vm("fargo", 100, MAC, &(table(MAC, Some("192.168.1.51")) + "[   30.0] cloud-init[900]: Cloud-init v. 25.2 finished at Mon. Up 30 seconds\n"));
+    answer(&t, "192.168.1.51", banner());
+    neigh(&t, &[("192.168.1.51", MAC)]);
+    let r = t.row("fargo").await;
+    assert_eq!((r.status, r.ipv4), (Status::Running, Some(ip("192.168.1.51"))), "{r:?}");
+    answer(&t, "192.168.1.51", ProbeOutcome::TimedOut);
+    answer(&t, "192.168.1.61", banner());
+    neigh(&t, &[("192.168.1.51", MAC), ("192.168.1.61", MAC)]);
+    let mut evs = Vec::new();
+    let mut r = None;
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(3)).await;
+        let (snap, ev) = t.refresh().await;
+        evs.extend(ev);
+        r = snap.vms.into_iter().find(|v| v.name == "fargo");
+    }
+    let r = r.unwrap_or_else(|| panic!("no fargo row"));
+    assert_eq!((r.status, r.ipv4), (Status::Running, Some(ip("192.168.1.61"))), "watch stays on the old lease: {r:?}");
+    assert_eq!(evs.iter().map(|e| (e.from, e.to, e.ipv4)).collect::<Vec<_>>(), vec![(Some(Status::Running), Status::Running, Some(ip("192.168.1.61")))]);
+}
+
+#[tokio::test]
+async fn arp_flux_never_gives_one_vm_another_vms_console_address() {
+    // Case 9: two VMs on one LAN; tulsa's console names .146 for tulsa's MAC, while the host's
+    // neighbour table maps .146 to fargo's MAC (ARP flux, or a stale entry after the address moved).
+    const TULSA: &str = "52:54:00:15:7a:02";
+    let reg = r#"{"vms": {"fargo": {"mac_address": "52:54:00:15:7a:e3"}, "tulsa": {"mac_address": "52:54:00:15:7a:02"}}}"#;
+    let mut t = setup(reg, |s| s.sources.dns = false);
+    t.vm("fargo", 100, MAC, "[    1.0] Linux version 6.1\n");
+    t.vm("tulsa", 101, TULSA, &table(TULSA, Some("192.168.1.146")));
+    answer(&t, "192.168.1.146", banner());
+    answer(&t, "192.168.1.145", banner());
+    neigh(&t, &[("192.168.1.146", MAC)]);
+    for _ in 0..2 {
+        let (snap, _) = t.refresh().await;
+        let by = |n: &str| snap.vms.iter().find(|v| v.name == n).map(|v| v.ipv4).unwrap_or_default();
+        assert_eq!(by("fargo"), None, "fargo takes tulsa's console address from a neighbour entry: {:?}", snap.vms);
+        assert_eq!(by("tulsa"), Some(ip("192.168.1.146")), "tulsa's own console answer is rejected: {:?}", snap.vms);
+    }
+    // fargo's own table arrives: .145
+    t.append("fargo", &table(MAC, Some("192.168.1.145")));
+    neigh(&t, &[("192.168.1.146", MAC), ("192.168.1.145", MAC)]);
+    let (snap, _) = t.refresh().await;
+    let by = |n: &str| snap.vms.iter().find(|v| v.name == n).map(|v| v.ipv4).unwrap_or_default();
+    assert_eq!((by("fargo"), by("tulsa")), (Some(ip("192.168.1.145")), Some(ip("192.168.1.146"))), "{:?}", snap.vms);
+    assert_ne!(registry_ip(&t, "fargo").as_deref(), Some("192.168.1.146"), "tulsa's address written into fargo's registry entry");
+}
+
+#[tokio::test]
+async fn the_running_qemus_mac_outranks_a_registry_mac_that_disagrees() {
+    // Case 8: the registry says wichita has fargo's MAC while wichita's QEMU runs with mac=...:02.
+    const WICHITA: &str = "52:54:00:15:7a:02";
+    let reg = r#"{"vms": {"fargo": {"mac_address": "52:54:00:15:7a:e3"}, "wichita": {"mac_address": "52:54:00:15:7a:e3", "ip_address": "192.168.1.40"}}}"#;
+    let mut t = setup(reg, |s| s.sources.dns = false);
+    t.vm("fargo", 100, MAC, &table(MAC, Some("192.168.1.30")));
+    t.vm("wichita", 101, WICHITA, &table(WICHITA, Some("192.168.1.40")));
+    answer(&t, "192.168.1.30", banner());
+    answer(&t, "192.168.1.40", banner());
+    neigh(&t, &[("192.168.1.30", MAC), ("192.168.1.40", WICHITA)]);
+    let mut w = t.row("wichita").await;
+    for _ in 0..2 {
+        w = t.row("wichita").await;
+    }
+    assert_eq!((w.ipv4, w.mac), (Some(ip("192.168.1.40")), WICHITA.parse().ok()), "wichita is reported at fargo's address: {w:?}");
+    assert!(w.detail.as_deref().unwrap_or("").contains("mac_conflict") || format!("{w:?}").contains("mac_conflict"), "the disagreeing registry MAC is not reported: {w:?}");
+    assert_eq!(registry_ip(&t, "wichita").as_deref(), Some("192.168.1.40"), "wichita's registry entry is rewritten");
+}
+
+#[tokio::test]
+async fn two_running_vms_claiming_one_mac_are_both_flagged_and_neither_is_confirmed_by_it() {
+    // Case 8: two QEMUs run with the same mac=: the neighbour table cannot tell them apart.
+    let reg = r#"{"vms": {"fargo": {}, "clone": {}}}"#;
+    let mut t = setup(reg, |s| s.sources.dns = false);
+    t.vm("fargo", 100, MAC, &table(MAC, Some("192.168.1.30")));
+    t.vm("clone", 101, MAC, &table(MAC, Some("192.168.1.31")));
+    answer(&t, "192.168.1.30", banner());
+    answer(&t, "192.168.1.31", banner());
+    neigh(&t, &[("192.168.1.30", MAC), ("192.168.1.31", MAC)]);
+    for _ in 0..2 {
+        let (snap, _) = t.refresh().await;
+        for v in &snap.vms {
+            assert_eq!(v.ipv4, None, "a VM is confirmed by a MAC that another running VM has too: {v:?}");
+            assert!(format!("{v:?}").contains("mac_conflict"), "not flagged: {v:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unverifiable_process_never_confirms_its_console_address() {
+    // Case 7: a process whose identity cannot be read (another user's QEMU on macOS: no argv,
+    // no lock owner) cannot be tied to the VM, so its console confirms nothing.
+    let mut t = setup(REG, |s| {
+        s.sources.dns = false;
+        s.sources.registry = false;
+    });
+    t.vm("fargo", 100, MAC, &table(MAC, Some("192.168.1.30")));
+    t.world.procs.lock().unwrap_or_else(|e| e.into_inner()).insert(100, ProcInfo { argv: vec![], started: now_secs() - 600, cwd: None, kernel_thread: false });
+    answer(&t, "192.168.1.30", banner());
+    let r = t.row("fargo").await;
+    assert_eq!((r.status, r.ipv4), (Status::Initializing, None), "the console of an unverifiable process confirmed an address: {r:?}");
+    assert!(r.detail.as_deref().unwrap_or("").contains("cannot be read"), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_routed_console_address_is_never_confirmed_or_probed() {
+    // Case 10: a user-mode (slirp) VM's console says 10.0.2.15; the host's only link is
+    // 192.168.1.0/24 and it routes 10/8 elsewhere, where another machine answers SSH.
+    let mut t = setup(REG, |s| {
+        s.sources.dns = false;
+        s.sources.registry = false;
+    });
+    t.world.links.lock().unwrap_or_else(|e| e.into_inner()).push("192.168.1.0/24".into());
+    t.vm("fargo", 100, MAC, &table(MAC, Some("10.0.2.15")));
+    answer(&t, "10.0.2.15", banner());
+    let mut r = t.row("fargo").await;
+    for _ in 0..2 {
+        r = t.row("fargo").await;
+    }
+    assert_eq!((r.status, r.ipv4), (Status::Initializing, None), "a routed address is confirmed: {r:?}");
+    assert_eq!(r.candidate, None, "a routed address is offered: {r:?}");
+    assert!(!t.world.probed.lock().unwrap_or_else(|e| e.into_inner()).contains(&ip("10.0.2.15")), "probed through a gateway");
+    assert_eq!(registry_ip(&t, "fargo").as_deref(), Some("192.168.1.23"), "written to the registry");
+    assert!(r.detail.as_deref().unwrap_or("").contains("not on a link"), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_guest_table_with_its_own_mac_and_a_public_address_is_never_confirmed_written_or_offered() {
+    // Issue #16: a guest prints a table row with its own MAC and a public address.
+    let mut t = setup(REG, |s| s.sources.dns = false);
+    t.world.links.lock().unwrap_or_else(|e| e.into_inner()).push("192.168.1.0/24".into());
+    t.vm("fargo", 100, MAC, &table(MAC, Some("8.8.8.8")));
+    answer(&t, "8.8.8.8", banner());
+    let mut r = t.row("fargo").await;
+    for _ in 0..2 {
+        r = t.row("fargo").await;
+    }
+    assert_eq!(r.ipv4, None, "a public address is confirmed: {r:?}");
+    assert_ne!(r.candidate.map(|c| c.ipv4), Some(ip("8.8.8.8")), "a public address is offered: {r:?}");
+    assert!(!t.world.probed.lock().unwrap_or_else(|e| e.into_inner()).contains(&ip("8.8.8.8")), "probed through a gateway");
+    assert_eq!(registry_ip(&t, "fargo").as_deref(), Some("192.168.1.23"), "written to the registry");
 }

@@ -44,7 +44,7 @@ impl ProcessTable for FakeQemu {
             argv.push("-device".into());
             argv.push(format!("virtio-net-pci,netdev=n0,mac={mac}"));
         }
-        Some(ProcInfo { argv, started: 0, cwd: None })
+        Some(ProcInfo { argv, started: 0, cwd: None, kernel_thread: false })
     }
     fn lock_owner(&self, path: &Path) -> std::io::Result<Option<u32>> {
         // The pid the pidfile names holds its lock (read without blocking: a FIFO
@@ -161,6 +161,7 @@ impl Vms {
             prober: Arc::new(FakeProber { up: up.iter().copied().collect() }),
             resolver,
             neighbours,
+            routes: Arc::new(vmbar_engine::routes::StaticRoutes(vmbar_engine::routes::RouteTable::from_prefixes(&["0.0.0.0/0"]))),
         };
         Engine::with_ports(settings, ports)
     }
@@ -439,6 +440,7 @@ async fn hostile_names_are_shown_exactly_and_stay_inside_the_vms_folder() -> R {
         prober: Arc::new(FakeProber { up: HashSet::from([IP_GOOD]) }),
         resolver: Arc::new(SilentResolver),
         neighbours: Arc::new(FakeNeighbours::new(&[("10.80.0.10", MAC_GOOD)])),
+        routes: Arc::new(vmbar_engine::routes::StaticRoutes(vmbar_engine::routes::RouteTable::from_prefixes(&["0.0.0.0/0"]))),
     };
     let mut e = Engine::with_ports(settings, ports);
     let snap = refresh_twice(&mut e).await;
@@ -599,6 +601,7 @@ async fn child_refresh_as_nobody() {
         prober: Arc::new(FakeProber { up: HashSet::new() }),
         resolver: Arc::new(SilentResolver),
         neighbours: Arc::new(FakeNeighbours::new(&[])),
+        routes: Arc::new(vmbar_engine::routes::StaticRoutes(vmbar_engine::routes::RouteTable::from_prefixes(&["0.0.0.0/0"]))),
     };
     let mut e = Engine::with_ports(settings, ports);
     let (snap, _) = tokio::time::timeout(Duration::from_secs(20), e.refresh(RefreshOptions { wait: Duration::from_millis(200) })).await.unwrap();

@@ -229,6 +229,7 @@ impl Fleet {
             prober: Arc::new(BannerProber),
             resolver: Arc::new(TableResolver(self.dns.clone())),
             neighbours: Arc::new(ArpText(self.arp_text.clone())),
+            routes: Arc::new(vmbar_engine::routes::StaticRoutes(vmbar_engine::routes::RouteTable::from_prefixes(&["0.0.0.0/0"]))),
         };
         Engine::with_ports(self.settings(), ports)
     }
@@ -260,7 +261,7 @@ pub struct FakeProcesses;
 
 impl ProcessTable for FakeProcesses {
     fn process(&self, _pid: u32) -> Option<ProcInfo> {
-        Some(ProcInfo { argv: vec!["qemu-system-x86_64".into(), "-pidfile".into(), "qemu.pid".into()], started: 1, cwd: None })
+        Some(ProcInfo { argv: vec!["qemu-system-x86_64".into(), "-pidfile".into(), "qemu.pid".into()], started: 1, cwd: None, kernel_thread: false })
     }
     fn lock_owner(&self, path: &Path) -> std::io::Result<Option<u32>> {
         let _ = path;
