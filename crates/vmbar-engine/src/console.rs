@@ -52,8 +52,8 @@
 //! current boot's is a replay of an earlier boot, unless it is the restart below
 //! 5 s above or a cloud-init stage line whose wall clock (`at Thu, 09 Apr 2026
 //! 08:37:09 +0000`) is later than this boot's stage lines' (a new boot printed
-//! later: a QEMU restarted on an appended log with a `quiet` kernel). A stage
-//! line whose wall clock goes backwards is a replay too. From a replay line on,
+//! later: a QEMU restarted on an appended log with a `quiet` kernel). An earlier
+//! stage whose wall clock goes backwards is a replay too (not a boundary). From a replay line on,
 //! tables, stages, users and boundaries are ignored until a line at least as late
 //! as the boot's clock (within 0.25 s) or a firmware marker returns. A syslog or journal
 //! prefix alone never marks a replay: current consoles carry `<14>Apr  9 08:37:28
@@ -461,15 +461,19 @@ impl ConsoleParser {
         }
         // Inside a replay, only a line at least as late as the boot's clock returns to it.
         let slack = if self.mode == Mode::Replay { RETURN_SLACK } else { REPLAY_SLACK };
-        let wall_back = wall.is_some_and(|w| self.wall.is_some_and(|b| w + 1 < b));
-        let backwards = self.clock.is_some_and(|c| t + slack < c) || wall_back;
+        let backwards = self.clock.is_some_and(|c| t + slack < c);
         // Uptime backwards while the wall clock of cloud-init's stage lines goes forward: a
         // new boot printed later (a QEMU restart on an appended log, a `quiet` kernel), not a replay.
         let later = backwards && wall.is_some_and(|w| self.wall.is_some_and(|b| w > b));
         let restarted = later || (ts.is_some() && self.clock.is_some_and(|c| t + 1.0 < c) && t < 5.0);
-        if restarted || (marker != Marker::None && !backwards && self.boot_has_content) {
+        // A boundary needs time on its side: an earlier stage whose wall clock went back is an
+        // earlier boot's line printed again. (Ordinary lines are not judged by the wall clock:
+        // inside one boot it may step back, e.g. NTP correcting an RTC kept in local time.)
+        let wall_back = wall.is_some_and(|w| self.wall.is_some_and(|b| w + 1 < b));
+        let replay = backwards || (marker == Marker::Stage && wall_back);
+        if restarted || (marker != Marker::None && !replay && self.boot_has_content) {
             self.new_boot(at);
-        } else if backwards {
+        } else if replay {
             // a replay of an earlier boot's log
             self.mode = Mode::Replay;
             return false;
@@ -1417,6 +1421,21 @@ Apr 08 07:12:01 ubuntu cloud-init[612]: Cloud-init v. 25.2 running 'init' at Wed
         let p = parse_all(format!("{one}{replay}").as_bytes());
         let t = p.current().table.clone().unwrap_or_default();
         assert_eq!((p.boundaries(), t.ipv4_for(mac("52:54:00:77:00:01"))), (0, vec![Ipv4Addr::new(10, 77, 0, 130)]));
+    }
+
+    #[test]
+    fn a_wall_clock_stepped_back_inside_one_boot_is_not_a_replay() {
+        // NTP steps the guest's clock back 2 h between cloud-init's stages (an RTC kept in local
+        // time): uptime goes on, so the later stages and the table still count.
+        let log = format!(
+            "{}[   40.5] cloud-init[933]: Cloud-init v. 25.2 running 'modules:config' at Thu, 09 Apr 2026 06:37:23 +0000. Up 40.27 seconds.\n\
+[   45.2] cloud-init[963]: Cloud-init v. 25.2 finished at Thu, 09 Apr 2026 06:37:28 +0000. Datasource DataSourceNoCloud.  Up 45.10 seconds\n",
+            MODERN.replace("at Thu.", "at Thu, 09 Apr 2026 08:37:09 +0000.")
+        );
+        let p = parse_all(log.as_bytes());
+        assert_eq!((p.boundaries(), p.current().cloud_init), (0, CloudInitStage::Finished));
+        let t = p.current().table.clone().unwrap_or_default();
+        assert_eq!(t.ipv4_for(mac("52:54:00:12:34:56")), vec![Ipv4Addr::new(10, 0, 2, 15)]);
     }
 
     #[test]
