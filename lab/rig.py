@@ -36,6 +36,9 @@ DOMAIN = "lab"
 LEASE_TIME = "12h"
 RUN = os.path.join(ROOT, "target", "vmbar-lab", "run")
 LEASES = os.path.join(RUN, "dnsmasq.leases")
+# dnsmasq --dhcp-hostsdir: one file per fixed address (`MAC,IP`); dnsmasq re-reads the folder on
+# change (inotify), so a scenario can move a VM to another address without restarting the router.
+HOSTS_DIR = os.path.join(RUN, "dhcp-hosts.d")
 LEASE_EVENTS = os.path.join(RUN, "lease-events.jsonl")
 NETNS_ETC = f"/etc/netns/{HOST_NS}"
 LOCK = "/run/vmbar-lab.lock"
@@ -212,6 +215,8 @@ def setup_network(fresh_leases=True):
         for p in (LEASES, LEASE_EVENTS):
             if os.path.exists(p):
                 os.remove(p)
+    shutil.rmtree(HOSTS_DIR, ignore_errors=True)
+    os.makedirs(HOSTS_DIR)
     open(LEASES, "a").close()
     open(LEASE_EVENTS, "a").close()
     hook = os.path.join(RUN, "lease-hook")
@@ -232,6 +237,7 @@ def start_dnsmasq():
            "--domain-needed",  # an unknown plain name gets NXDOMAIN, as a home router (via its upstream) answers
            "--no-ping",  # no ICMP check before an offer: keeps boots short; the lab has no squatters
            f"--dhcp-leasefile={LEASES}", f"--dhcp-script={os.path.join(RUN, 'lease-hook')}",
+           f"--dhcp-hostsdir={HOSTS_DIR}",
            "--log-dhcp", "--log-queries", f"--log-facility={os.path.join(RUN, 'dnsmasq.log')}", f"--pid-file={pidfile}"]
     p = subprocess.Popen(["ip", "netns", "exec", ROUTER_NS] + cmd, stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=open(os.path.join(RUN, "dnsmasq.stderr"), "w"),
@@ -280,6 +286,15 @@ def lease_events():
     except OSError:
         pass
     return out
+
+
+def fix_address(mac, ip):
+    """From now on the router gives `mac` the address `ip` (a dnsmasq host entry, read at once)."""
+    name = mac.replace(":", "-")
+    tmp = os.path.join(HOSTS_DIR, "." + name)  # dnsmasq skips dotfiles; the rename is what it reads
+    with open(tmp, "w") as f:
+        f.write(f"{mac},{ip}\n")
+    os.rename(tmp, os.path.join(HOSTS_DIR, name))
 
 
 def wait_lease(mac, after_ms=0, timeout=60, exclude_ips=()):

@@ -3,7 +3,8 @@
 
 Usage (root): lab/scenarios.py [--vmbar target/debug/vmbar] [--jobs 3] [--record] [SCENARIO...]
   SCENARIO: numbers or names (1 cold-boot, 2 no-ipv4-logged, 3 each-source, 4 stale-registry,
-  5 sigkill, 6 reboot-restart, 7 three-at-once, 8 banner-delay, 9 append-restart); default all.
+  5 sigkill, 6 reboot-restart, 7 three-at-once, 8 banner-delay, 9 append-restart, 10 dhcp-change);
+  default all.
   --record  writes the measured delays to the `rig-delays` section of BENCHMARKS.md
             (through scripts/bench-section).
 
@@ -787,6 +788,48 @@ def s9_append_restart(ctx):
     expect_row(ctx.vmbar.status("appender"), "appender", status="running", ipv4=ip_c, confirmed=True)
 
 
+def s10_dhcp_change(ctx):
+    """The VM's address changes inside one boot (issue #9 case 6): the router moves its MAC to another
+    address (a dnsmasq host entry) and the guest's DHCP client gets it (release + renew), with no
+    new console table. `vmbar watch` must move to the new address, as one event whose status stays
+    `running`, within interval_slow_ms + ssh_timeout_ms of the lease (plus the watch's own pace), and
+    agree with a one-shot `status`."""
+    v = ctx.vm("mover")
+    w = ctx.vmbar.watch()
+    ip_a = boot_and_follow(ctx, w, v)
+    ip_b = "10.77.0.230"  # outside the dynamic range: no other VM can hold it
+    idx = w.index()
+    rig.fix_address(v.mac, ip_b)
+    t_move = now_ms()
+    # release, then renew: a DISCOVER that the host entry answers with ip_b; the SSH session dies
+    r = v.ssh_async(ip_a, "killall -USR2 udhcpc; sleep 1; killall -USR1 udhcpc")
+    got = rig.wait_lease(v.mac, t_move, timeout=ctx.left(40), exclude_ips=(ip_a,))
+    rig.kill_and_wait([r.pid], grace_s=1)
+    if not got or got[0] != ip_b:
+        raise Fail(f"rig self-check: the guest did not move to {ip_b} (lease event: {got})")
+    lease_t = got[1]
+    ctx.note(f"mover: lease {ip_b} at {lease_t} (host clock), {lease_t - t_move} ms after the host entry")
+    _, moved = w.wait(lambda i, o: i > idx and o.get("name") == "mover" and o.get("ipv4") == ip_b,
+                      ctx.left(30), f"mover's new address {ip_b} in watch")
+    lines = w.since("mover", idx)
+    ctx.note("mover after the move: " + "; ".join(show(o) for o in lines))
+    if moved.get("from") != "running" or moved.get("to") != "running":
+        raise Fail(f"mover: the change to {ip_b} should be one running -> running event: {show(moved)}")
+    check_ips("mover", lines, {ip_a, ip_b}, "the old and the new lease")
+    if v.console_text().count("Net device info") != 1:
+        raise Fail("rig self-check: the guest printed a second table (the scenario is about no new table)")
+    ctx.measure("mover", "DHCP lease (same boot, new address)", lease_t, moved)
+    _, run = w.wait(lambda i, o: i > idx and o.get("name") == "mover" and o.get("ipv4") == ip_b and o.get("to") == "running",
+                    ctx.left(30), f"mover running at {ip_b}")
+    if w.since("mover", idx)[-1].get("ipv4") != ip_b:
+        raise Fail(f"mover: watch went back from {ip_b}: " + "; ".join(show(o) for o in w.since("mover", idx)))
+    expect_row(ctx.vmbar.status("mover"), "mover", status="running", ipv4=ip_b, confirmed=True)
+    # the tray and watch agree with a one-shot status, and stay there
+    time.sleep(2)
+    if w.since("mover", idx)[-1].get("ipv4") != ip_b:
+        raise Fail(f"mover: watch left {ip_b}: " + "; ".join(show(o) for o in w.since("mover", idx)))
+
+
 SCENARIOS = [
     ("1", "cold-boot", s1_cold_boot),
     ("2", "no-ipv4-logged", s2_no_ipv4_logged),
@@ -797,9 +840,10 @@ SCENARIOS = [
     ("7", "three-at-once", s7_three_at_once),
     ("8", "banner-delay", s8_banner_delay),
     ("9", "append-restart", s9_append_restart),
+    ("10", "dhcp-change", s10_dhcp_change),
 ]
 # heaviest first, so that the parallel lanes finish together
-SCHEDULE = ["6", "4", "9", "7", "1", "3", "5", "2", "8"]
+SCHEDULE = ["6", "4", "9", "7", "10", "1", "3", "5", "2", "8"]
 
 
 def run_one(sid, title, fn, vmbar_bin):

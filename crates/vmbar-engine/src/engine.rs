@@ -303,10 +303,13 @@ impl Engine {
                 }
                 let host = l.entry.as_ref().and_then(|e| e.hostname.clone()).unwrap_or_else(|| l.name.clone());
                 let Some(st) = self.vms.get_mut(&l.name) else { continue };
-                if !st.confirmed.is_empty() || !dns::is_valid_hostname(&host) {
+                if !dns::is_valid_hostname(&host) {
                     continue;
                 }
-                let fresh = st.dns_last.as_ref().is_some_and(|(t, _)| t.elapsed() < Duration::from_millis(s.probe.interval_fast_ms.max(1000)));
+                // Once an address is confirmed the name is still looked up, at the slow pace: a
+                // new lease that only DNS knows must move a watch like it moves a one-shot status.
+                let pace = if st.confirmed.is_empty() { s.probe.interval_fast_ms.max(1000) } else { s.probe.interval_slow_ms.max(1000) };
+                let fresh = st.dns_last.as_ref().is_some_and(|(t, _)| t.elapsed() < Duration::from_millis(pace));
                 if st.dns_pending.is_none() && !fresh {
                     let resolver = self.ports.resolver.clone();
                     let wake = self.wake.clone();
