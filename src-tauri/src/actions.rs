@@ -60,8 +60,8 @@ pub fn copy_ssh(app: &AppHandle, name: &str) -> Result<String, AppError> {
 /// Unknown or invalid name, no confirmed IPv4, no terminal.
 pub fn open_ssh(app: &AppHandle, name: &str) -> Result<(), AppError> {
     let vm = find_vm(app, name)?;
-    let ip = confirmed_ip(&vm)?;
-    let argv = crate::os::terminal::ssh_argv(vm.ssh_user.as_deref(), ip, vm.ssh_port);
+    confirmed_ip(&vm)?;
+    let argv = vmbar_engine::ssh::ssh_argv(&vm).ok_or_else(|| AppError::NoIp(vm.name.clone()))?;
     crate::os::open_terminal(&argv)
 }
 

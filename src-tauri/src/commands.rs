@@ -53,13 +53,10 @@ pub struct SettingsForm {
     pub open_at_login: bool,
 }
 
-/// A valid default ssh user: 1-64 characters of `A-Za-z0-9._-`, not starting with `-`
-/// (POSIX portable user names; keeps the ssh command free of shell syntax).
+/// A valid default ssh user: the engine's rule ([`vmbar_engine::ssh::valid_user`]: 1-64 bytes of
+/// `A-Za-z0-9._-@`, not starting with `-`), so the form, the config file and the report agree.
 pub fn valid_ssh_user(user: &str) -> bool {
-    !user.is_empty()
-        && user.len() <= 64
-        && !user.starts_with('-')
-        && user.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    vmbar_engine::ssh::valid_user(user)
 }
 
 /// Writes the changed settings into the config file (comments and unknown keys kept), reloads
@@ -101,7 +98,7 @@ pub fn edit_from_form(current: &crate::state::SettingsView, form: &SettingsForm)
         return Err(AppError::Settings("paths cannot contain NUL".into()));
     }
     if !user.is_empty() && !valid_ssh_user(user) {
-        return Err(AppError::Settings(format!("invalid ssh user {user:?} (letters, digits, . _ - only)")));
+        return Err(AppError::Settings(format!("invalid ssh user {user:?} (letters, digits, . _ - @ only, at most 64 bytes, not starting with -)")));
     }
     let changed = |new: &str, old: &str| (new != old).then(|| new.to_string());
     Ok(vmbar_engine::config::SettingsEdit {
@@ -166,9 +163,10 @@ mod tests {
         let e = edit_from_form(&v, &form("/home/u/vms", "/home/u/vms/registry.json", Some(""), true)).unwrap();
         assert_eq!(e.ssh_user.as_deref(), Some(""));
         assert!(edit_from_form(&v, &form("", "/r", None, true)).is_err());
-        for bad in ["a b", "x'y", "-oProxyCommand=sh", "u@h", "$(id)"] {
+        for bad in ["a b", "x'y", "-oProxyCommand=sh", "$(id)", "x\u{15}y", "\\'"] {
             assert!(edit_from_form(&v, &form("/v", "/r", Some(bad), true)).is_err(), "{bad}");
         }
         assert!(valid_ssh_user("ubuntu-22.04_x"));
+        assert!(valid_ssh_user("jane@corp.example"), "directory accounts");
     }
 }

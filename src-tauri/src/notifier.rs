@@ -1,6 +1,7 @@
 //! Sends the notices of [`crate::notify_rule`] as desktop notifications with `notify-rust`
 //! (`org.freedesktop.Notifications` on the session bus on Linux, the user notification centre on
-//! macOS). Sending happens off the UI thread: D-Bus may be slow or absent.
+//! macOS). Sending happens off the UI thread: D-Bus may be slow or absent. The body is escaped
+//! for the markup Linux notification servers render ([`server_body`]).
 
 use crate::notify_rule::Notice;
 
@@ -11,10 +12,57 @@ pub fn send(notices: Vec<Notice>) {
     }
     std::thread::spawn(move || {
         for n in notices {
-            let res = notify_rust::Notification::new().appname("vmbar").summary(&n.title).body(&n.body).show();
+            let res = notify_rust::Notification::new().appname("vmbar").summary(&n.title).body(&server_body(&n.body)).show();
             if let Err(e) = res {
                 tracing::warn!("notification {:?} not sent: {e}", n.title);
             }
         }
     });
+}
+
+/// The body text as the notification server gets it. On Linux, `org.freedesktop.Notifications`
+/// servers render a markup subset in the body (`<b>`, `<i>`, `<u>`, `<a href>`, `<img>`, XML
+/// entities; GNOME Shell, KDE Plasma, dunst, mako), so `&`, `<`, `>`, `"` and `'` are written as
+/// entities and the body shows as the text it is. macOS's notification centre shows plain text:
+/// unchanged there.
+pub fn server_body(body: &str) -> String {
+    if cfg!(target_os = "linux") {
+        markup_escape(body)
+    } else {
+        body.to_string()
+    }
+}
+
+/// `text` with the five XML special characters as entities (`&amp; &lt; &gt; &quot; &#39;`).
+pub fn markup_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_body_reaches_a_markup_rendering_server_as_text() {
+        // org.freedesktop.Notifications servers render a markup subset in the body (<b>, <i>,
+        // <a href>, <img>, with &-entities): the ssh command and anything else in it is text.
+        let body = "10.0.0.5\nssh '<a href=\"https://evil.example\">x</a>&amp;<b>'@10.0.0.5";
+        let sent = server_body(body);
+        if cfg!(target_os = "linux") {
+            assert_eq!(sent, "10.0.0.5\nssh &#39;&lt;a href=&quot;https://evil.example&quot;&gt;x&lt;/a&gt;&amp;amp;&lt;b&gt;&#39;@10.0.0.5", "markup reached the notification server");
+        } else {
+            assert_eq!(sent, body, "macOS shows the body as plain text");
+        }
+    }
 }

@@ -6,9 +6,15 @@
 //! an SSH flap (running -> booting -> running in the same boot) does not notify again, a reboot
 //! (new `BootId`) does, and a VM first seen already running (the app's start, the first update,
 //! whose events have `from: None`) is remembered as announced without a notification.
+//!
+//! A guest can fake reboots (a kernel banner on its console is a new boot): "ready" is sent at
+//! most once a minute per VM (`vmbar_engine::rate`, the same rule as the registry write-back);
+//! a boot that reaches running inside that minute is remembered as announced, never sent later.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
+use vmbar_engine::rate::RateLimit;
 use vmbar_engine::{BootId, Status, StatusEvent, VmReport};
 
 /// What kind of notice.
@@ -38,6 +44,8 @@ pub struct Notice {
 #[derive(Debug, Default)]
 pub struct NotifyRule {
     announced: HashMap<String, Option<BootId>>,
+    /// "Ready" notices per VM: one a minute.
+    ready_limit: HashMap<String, RateLimit>,
 }
 
 impl NotifyRule {
@@ -56,6 +64,17 @@ impl NotifyRule {
         vms: &[VmReport],
         ssh_command: impl Fn(&VmReport) -> Option<String>,
     ) -> Vec<Notice> {
+        self.observe_at(events, vms, ssh_command, Instant::now())
+    }
+
+    /// [`NotifyRule::observe`] at the given moment (the rate limit's clock; tests).
+    pub fn observe_at(
+        &mut self,
+        events: &[StatusEvent],
+        vms: &[VmReport],
+        ssh_command: impl Fn(&VmReport) -> Option<String>,
+        now: Instant,
+    ) -> Vec<Notice> {
         let mut out = Vec::new();
         for ev in events {
             match (ev.from, ev.to) {
@@ -69,6 +88,9 @@ impl NotifyRule {
                         continue; // the same boot: an SSH or cloud-init flap
                     }
                     self.announced.insert(ev.name.clone(), ev.boot);
+                    if !self.ready_limit.entry(ev.name.clone()).or_default().allow_at(now) {
+                        continue; // a guest faking reboots: at most one "ready" a minute
+                    }
                     let vm = vms.iter().find(|v| v.name == ev.name);
                     // Only a confirmed address: the report's (confirmed) or the event's.
                     let ip = vm.and_then(|v| v.ipv4.filter(|_| v.confirmed)).or(ev.ipv4);
@@ -145,8 +167,10 @@ mod tests {
         r.observe(&[ev("fargo", None, Status::Booting, boot(42, None))], &vms, ssh);
         assert_eq!(r.observe(&[ev("fargo", Some(Status::Booting), Status::Running, boot(42, None))], &vms, ssh).len(), 1);
         let b2 = boot(42, Some(9000));
-        r.observe(&[ev("fargo", Some(Status::Running), Status::Initializing, b2)], &vms, ssh);
-        let n = r.observe(&[ev("fargo", Some(Status::Initializing), Status::Running, b2)], &vms, ssh);
+        // (a minute later: "ready" is rate-limited per VM, see the next test)
+        let later = Instant::now() + vmbar_engine::rate::GUEST_TRIGGERED_INTERVAL;
+        r.observe_at(&[ev("fargo", Some(Status::Running), Status::Initializing, b2)], &vms, ssh, later);
+        let n = r.observe_at(&[ev("fargo", Some(Status::Initializing), Status::Running, b2)], &vms, ssh, later);
         assert_eq!(n.len(), 1);
         assert_eq!(n[0].title, "fargo is ready");
     }
@@ -164,6 +188,26 @@ mod tests {
         // QEMU restarted: a new boot, announced.
         let n = r.observe(&[ev("fargo", Some(Status::Booting), Status::Running, boot(8, None))], &vms, ssh);
         assert_eq!(n.len(), 1);
+    }
+
+    #[test]
+    fn a_guest_faking_reboots_is_announced_at_most_once_a_minute() {
+        // Each fake kernel banner is a new boot that reaches running again at once.
+        let mut r = NotifyRule::new();
+        let vms = [vm("fargo", Status::Running, Some("10.0.0.5")), vm("other", Status::Running, Some("10.0.0.6"))];
+        r.observe(&[ev("fargo", None, Status::Stopped, None), ev("other", None, Status::Stopped, None)], &vms, ssh);
+        let mut ready = 0;
+        for n in 0..10 {
+            let b = boot(42, Some(1000 * n));
+            ready += r.observe(&[ev("fargo", Some(Status::Initializing), Status::Running, b)], &vms, ssh).len();
+        }
+        assert_eq!(ready, 1, "a guest faking reboots got {ready} \"ready\" notifications inside a minute");
+        // Another VM has its own limit.
+        assert_eq!(r.observe(&[ev("other", Some(Status::Booting), Status::Running, boot(7, None))], &vms, ssh).len(), 1);
+        // A minute later the next boot is announced again; a boot skipped inside the minute never is.
+        let later = Instant::now() + vmbar_engine::rate::GUEST_TRIGGERED_INTERVAL;
+        assert_eq!(r.observe_at(&[ev("fargo", Some(Status::Booting), Status::Running, boot(42, Some(9000)))], &vms, ssh, later).len(), 0, "boot 9000 was already seen");
+        assert_eq!(r.observe_at(&[ev("fargo", Some(Status::Booting), Status::Running, boot(43, None))], &vms, ssh, later).len(), 1);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! ```toml
 //! vms_dir = "~/vms"
 //! registry = "registry.json"        # relative to vms_dir
-//! ssh_user = "ubuntu"               # last resort for the ssh command
+//! ssh_user = "ubuntu"               # last resort for the ssh command (A-Za-z0-9._-@, <= 64 bytes)
 //! notifications = true
 //! open_at_login = false
 //! [sources]                         # all on by default
@@ -119,7 +119,9 @@ pub struct Settings {
     pub vms_dir: PathBuf,
     /// The registry file (`<vms_dir>/registry.json` by default).
     pub registry: PathBuf,
-    /// The ssh user of last resort.
+    /// The ssh user of last resort: trimmed, and a [`crate::ssh::valid_user`] when loaded
+    /// from the file (another value is a [`ConfigError::Invalid`]); the engine checks it again
+    /// where the report is built, for settings made in code.
     pub ssh_user: Option<String>,
     /// Desktop notifications on/off (tray app).
     pub notifications: bool,
@@ -295,7 +297,13 @@ fn from_document(doc: &DocumentMut, path: PathBuf, overrides: &Overrides) -> Res
     };
     origins.insert("registry".into(), o);
 
-    let ssh_user = r.string(&["ssh_user"])?.filter(|s| !s.trim().is_empty());
+    // The same rule as the report's (`ssh::valid_user`): a user the ssh command could not
+    // carry is a clear error here, not a row note on every VM.
+    let ssh_user = r.string(&["ssh_user"])?.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    if let Some(u) = ssh_user.as_deref().filter(|u| !crate::ssh::valid_user(u)) {
+        let message = format!("{u:?} is not a user name (A-Z a-z 0-9 . _ - and @, at most {} bytes, not starting with -)", crate::ssh::MAX_USER_BYTES);
+        return Err(ConfigError::Invalid { path, key: "ssh_user".into(), message });
+    }
     origins.insert("ssh_user".into(), if ssh_user.is_some() { Origin::File } else { Origin::Default });
     let notifications = r.boolean(&["notifications"])?;
     origins.insert("notifications".into(), if notifications.is_some() { Origin::File } else { Origin::Default });
@@ -512,6 +520,23 @@ mod tests {
     fn wrong_types_are_errors() {
         for bad in ["ssh_user = 5", "notifications = \"yes\"", "[sources]\ndns = 1", "[probe]\nssh_timeout_ms = -5", "[leases]\npaths = \"x\"", "vms_dir = 3"] {
             assert!(matches!(load_text(bad, &Overrides { vms_dir: Some("/x".into()), config_file: None }), Err(ConfigError::Invalid { .. })), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ssh_user_outside_the_portable_set_is_an_error() {
+        let o = Overrides { vms_dir: Some("/x".into()), config_file: None };
+        for bad in ["ssh_user = \"x\\u0015touch /tmp/pwned;#\"", "ssh_user = \"\\\\';touch /tmp/pwned;#\"", "ssh_user = \"a b\"", "ssh_user = \"-oProxyCommand=x\"", "ssh_user = \"$(id)\""] {
+            match load_text(bad, &o) {
+                Err(ConfigError::Invalid { key, message, .. }) => {
+                    assert_eq!(key, "ssh_user");
+                    assert!(message.contains("not a user name") && !message.chars().any(char::is_control), "{message}");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        for (good, want) in [("ssh_user = \" ubuntu \"", Some("ubuntu")), ("ssh_user = \"jane@corp.example\"", Some("jane@corp.example")), ("ssh_user = \" \"", None)] {
+            assert_eq!(load_text(good, &o).map(|s| s.ssh_user).ok(), Some(want.map(str::to_owned)), "{good}");
         }
     }
 

@@ -36,9 +36,15 @@ use crate::neighbours::NeighbourTable;
 use crate::os::{NeighbourSource, OsNeighbours};
 use crate::probe::{ProbeOutcome, Prober, TcpProber};
 use crate::process::{self, Liveness, OsProcessTable, ProcessTable};
+use crate::rate::RateLimit;
 use crate::registry::{self, Registry, RegistryEntry};
 use crate::routes::{OsRoutes, Routes};
 use crate::status::{self, Observations, OtherVms};
+
+/// The most addresses of one console table (rows for the VM's own MAC, in print
+/// order) that become candidates: a guest may print any table, and each address
+/// costs a probe.
+pub const MAX_CONSOLE_CANDIDATES: usize = 4;
 
 /// The IO ports the engine works through; tests replace any of them.
 #[derive(Clone)]
@@ -106,6 +112,27 @@ struct VmState {
     written: Option<Ipv4Addr>,
     /// The console's [`ConsoleTail::rereads`] when `boot` was taken.
     console_rereads: u64,
+    /// Registry write-backs of this VM: one a minute ([`crate::rate`]).
+    write_limit: RateLimit,
+}
+
+impl VmState {
+    /// Aborts the probes still running (a superseded boot's, or a VM that is gone): a guest
+    /// that fakes reboots must not pile up tasks probing the addresses it chose.
+    fn abort_probes(&mut self) {
+        for (_, h) in self.pending.drain() {
+            h.abort();
+        }
+    }
+}
+
+impl Drop for VmState {
+    fn drop(&mut self) {
+        self.abort_probes();
+        if let Some(h) = self.dns_pending.take() {
+            h.abort();
+        }
+    }
 }
 
 /// The detection engine: call [`Engine::refresh`] repeatedly (the
@@ -486,7 +513,7 @@ impl Engine {
             }
             // 7. Registry write-back.
             if let (Some((ip, _)), Some(entry)) = (decision.confirmed, l.entry.as_ref()) {
-                if entry.ip_address != Some(ip) && st.written != Some(ip) && registry_problem.is_none() {
+                if entry.ip_address != Some(ip) && st.written != Some(ip) && registry_problem.is_none() && st.write_limit.allow() {
                     match registry::write_ip(&s.registry, &l.name, ip) {
                         Ok(_) => st.written = Some(ip),
                         Err(e) => l.details.push(format!("registry write-back: {e}")),
@@ -505,7 +532,9 @@ impl Engine {
             st.ipv4 = ipv4;
             let mut details = decision.details;
             details.append(&mut l.details);
-            let ssh_user = l.entry.as_ref().and_then(|e| e.ssh_user.clone()).or(l.console_user.clone()).or(s.ssh_user.clone());
+            let (ssh_user, user_notes) = pick_ssh_user([("registry", l.entry.as_ref().and_then(|e| e.ssh_user.as_deref())), ("console", l.console_user.as_deref()), ("config", s.ssh_user.as_deref())]);
+            details.extend(user_notes.iter().map(|n| n.detail.clone()));
+            l.notes.extend(user_notes);
             reports.push(VmReport {
                 name: l.name.clone(),
                 status: decision.status,
@@ -593,7 +622,8 @@ fn local_evidence(s: &Settings, procs: &dyn ProcessTable, name: &str, dir: &Path
     let known_mac = cmd_mac.or(reg_mac);
     let mac = known_mac.or(console_mac);
     let console_ips = match (&console_view, mac) {
-        (Some(v), Some(m)) => v.table.as_ref().map(|t| t.ipv4_for(m)).unwrap_or_default(),
+        // The guest chooses these: only the first few of its own MAC's rows are candidates.
+        (Some(v), Some(m)) => v.table.as_ref().map(|t| t.ipv4_for(m).into_iter().take(MAX_CONSOLE_CANDIDATES).collect()).unwrap_or_default(),
         _ => Vec::new(),
     };
     let boot = pid.map(|pid| BootId { pid, started, console_boot: console_view.as_ref().and_then(|v| v.start) });
@@ -604,7 +634,7 @@ fn local_evidence(s: &Settings, procs: &dyn ProcessTable, name: &str, dir: &Path
         st.boot = boot;
         st.confirmed.clear();
         st.probes.clear();
-        st.pending.clear();
+        st.abort_probes();
         st.dns_last = None;
         st.written = None;
     }
@@ -624,6 +654,51 @@ fn local_evidence(s: &Settings, procs: &dyn ProcessTable, name: &str, dir: &Path
         boot,
         candidates: Vec::new(),
     }
+}
+
+/// The ssh user of a report, decided once here: the first of the registry's, the console's
+/// (cloud-init's) and the config's users that [`crate::ssh::valid_user`] accepts. Each user
+/// refused on the way becomes an `invalid_ssh_user` note naming its source (the value
+/// escaped), so the report never carries a user outside the portable set, whatever the
+/// registry, the guest or a program-made `Settings` says.
+fn pick_ssh_user(sources: [(&str, Option<&str>); 3]) -> (Option<String>, Vec<Note>) {
+    let mut notes = Vec::new();
+    for (origin, user) in sources {
+        let Some(user) = user else { continue };
+        if crate::ssh::valid_user(user) {
+            return (Some(user.to_owned()), notes);
+        }
+        notes.push(Note {
+            code: "invalid_ssh_user".into(),
+            detail: format!(
+                "{origin} ssh_user \"{}\" is not a user name (A-Z a-z 0-9 . _ - @, at most {} bytes, not starting with -): ignored",
+                escape_value(user, 64),
+                crate::ssh::MAX_USER_BYTES
+            ),
+        });
+    }
+    (None, notes)
+}
+
+/// `s` for a note: printable ASCII kept (`\` and `"` backslash-escaped), every other character
+/// as `\u{XXXX}`, at most `max` characters of `s` (then `...`).
+fn escape_value(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == max {
+            out.push_str("...");
+            break;
+        }
+        match c {
+            '\\' | '"' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~' => out.push(c),
+            _ => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
+        }
+    }
+    out
 }
 
 /// A MAC read only from a guest's console is that guest's claim: a guest can

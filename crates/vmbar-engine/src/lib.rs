@@ -74,6 +74,7 @@ pub mod neighbours;
 pub mod os;
 pub mod probe;
 pub mod process;
+pub mod rate;
 pub mod registry;
 pub mod routes;
 pub mod ssh;

@@ -167,6 +167,7 @@ pub struct VmReport {
     #[serde(with = "rfc3339_millis")]
     pub since: DateTime<Utc>,
     /// Why the VM has this status, or what could not be read; `None` when there is nothing to say.
+    /// Holds the text of every note too (`"; "`-separated), for readers of the one string.
     pub detail: Option<String>,
     /// The current boot, when a live QEMU process was found.
     pub boot: Option<BootId>,
@@ -181,7 +182,10 @@ pub struct VmReport {
 /// A machine-readable remark about one VM: a stable `code` and a human-readable `detail`.
 ///
 /// Codes: `mac_conflict` (the registry's `mac_address` disagrees with the running QEMU's
-/// `mac=`, or two running VMs have one MAC).
+/// `mac=`, or two running VMs have one MAC); `invalid_ssh_user` (an `ssh_user` from the
+/// registry, the console or the config is not a portable user name, see
+/// [`crate::ssh::valid_user`]: it was dropped and the next source used; the value is quoted in
+/// `detail` with every character outside printable ASCII as `\u{..}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Note {
     /// A stable lower-case code.

@@ -27,6 +27,24 @@ struct World {
     probed: Mutex<Vec<Ipv4Addr>>,
     /// Connected prefixes of the fake host; empty means every address is on a link.
     links: Mutex<Vec<String>>,
+    /// Probes of these addresses never end (until aborted).
+    hang: Mutex<Vec<Ipv4Addr>>,
+    /// Probe futures alive (started, not yet finished or dropped).
+    live: std::sync::atomic::AtomicUsize,
+}
+
+/// Counts a probe future as alive until it is dropped (finished or aborted).
+struct Alive(Arc<World>);
+impl Alive {
+    fn new(w: Arc<World>) -> Self {
+        w.live.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Alive(w)
+    }
+}
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 struct P(Arc<World>);
@@ -44,6 +62,10 @@ impl Prober for P {
         Box::pin(async move {
             if let Ok(mut p) = w.probed.lock() {
                 p.push(*addr.ip());
+            }
+            let _alive = Alive::new(w.clone());
+            if w.hang.lock().is_ok_and(|h| h.contains(addr.ip())) {
+                std::future::pending::<()>().await;
             }
             w.answers.lock().ok().and_then(|a| a.get(addr.ip()).cloned()).unwrap_or(ProbeOutcome::TimedOut)
         })
@@ -460,7 +482,9 @@ async fn a_second_table_in_the_same_boot_moves_watch_to_the_new_address() {
     let r = r.unwrap_or_else(|| panic!("no fargo row"));
     assert_eq!((r.status, r.ipv4), (Status::Booting, Some(ip("192.168.1.61"))), "watch stays on the first table's address: {r:?}");
     assert_eq!(evs.iter().map(|e| (e.from, e.to, e.ipv4)).collect::<Vec<_>>(), vec![(Some(Status::Booting), Status::Booting, Some(ip("192.168.1.61")))], "the change is one event");
-    assert_eq!(registry_ip(&t, "fargo").as_deref(), Some("192.168.1.61"));
+    // The registry follows at most once a minute per VM (vmbar_engine::rate, issue #16: a guest
+    // can print tables at will); .51 was written moments ago, so .61 waits for the minute.
+    assert_eq!(registry_ip(&t, "fargo").as_deref(), Some("192.168.1.51"));
 }
 
 #[tokio::test]
@@ -613,4 +637,138 @@ async fn a_guest_table_with_its_own_mac_and_a_public_address_is_never_confirmed_
     assert_ne!(r.candidate.map(|c| c.ipv4), Some(ip("8.8.8.8")), "a public address is offered: {r:?}");
     assert!(!t.world.probed.lock().unwrap_or_else(|e| e.into_inner()).contains(&ip("8.8.8.8")), "probed through a gateway");
     assert_eq!(registry_ip(&t, "fargo").as_deref(), Some("192.168.1.23"), "written to the registry");
+}
+
+// ---------------------------------------------------------------- issue #16: untrusted strings, a guest that lies
+
+/// The `ssh_user` payloads of issue #16 (and a few more): none may reach a report.
+const BAD_USERS: [&str; 9] = [
+    "x\u{15}touch /tmp/pwned;#",
+    "\\';touch /tmp/pwned;#",
+    "$(touch /tmp/pwned)",
+    "`touch /tmp/pwned`",
+    "x\ntouch /tmp/pwned",
+    "a b",
+    "-oProxyCommand=x",
+    "ünïcødé",
+    "a123456789012345678901234567890123456789012345678901234567890xyz1",
+];
+
+fn users_console(user: &str) -> String {
+    format!("[   20.5] cloud-init[600]: ci-info: ++++++Authorized keys from /home/{user}/.ssh/authorized_keys for user {user}+++++++\n")
+}
+
+#[tokio::test]
+async fn registry_ssh_user_outside_the_portable_set_is_dropped_and_the_next_source_used() {
+    // One VM per payload; each has cloud-init's user "ubuntu" on its console, every other one
+    // none (then the config's user "admin" is next).
+    let mut vms = serde_json::Map::new();
+    for (i, u) in BAD_USERS.iter().enumerate() {
+        vms.insert(format!("vm{i}"), serde_json::json!({"mac_address": format!("52:54:00:00:00:{i:02x}"), "ssh_user": u}));
+    }
+    vms.insert("good".into(), serde_json::json!({"mac_address": "52:54:00:00:01:00", "ssh_user": "svc.deploy@corp.example"}));
+    let reg = serde_json::json!({ "vms": vms }).to_string();
+    let mut t = setup(&reg, |s| {
+        s.sources.dns = false;
+        s.ssh_user = Some("admin".into());
+    });
+    for (i, _) in BAD_USERS.iter().enumerate() {
+        let mac = format!("52:54:00:00:00:{i:02x}");
+        let console = if i % 2 == 0 { users_console("ubuntu") } else { String::new() };
+        t.vm(&format!("vm{i}"), 100 + i as u32, &mac, &console);
+    }
+    t.vm("good", 99, "52:54:00:00:01:00", &users_console("ubuntu"));
+    let (snap, _) = t.refresh().await;
+    for (i, u) in BAD_USERS.iter().enumerate() {
+        let r = snap.vms.iter().find(|v| v.name == format!("vm{i}")).unwrap_or_else(|| panic!("no vm{i}"));
+        let want = if i % 2 == 0 { "ubuntu" } else { "admin" };
+        assert_eq!(r.ssh_user.as_deref(), Some(want), "registry ssh_user {u:?} reached the report (or the next source was not used): {r:?}");
+        let notes: Vec<&str> = r.notes.iter().map(|n| n.code.as_str()).collect();
+        assert_eq!(notes, ["invalid_ssh_user"], "{r:?}");
+        assert!(r.notes[0].detail.contains("registry"), "{r:?}");
+        assert!(r.notes[0].detail.chars().all(|c| !c.is_control()), "{r:?}");
+        assert!(r.detail.as_deref().unwrap_or("").contains("ssh_user"), "the note is in the detail too: {r:?}");
+    }
+    let good = snap.vms.iter().find(|v| v.name == "good").unwrap_or_else(|| panic!("no good"));
+    assert_eq!(good.ssh_user.as_deref(), Some("svc.deploy@corp.example"), "a directory account is a user name: {good:?}");
+    assert!(good.notes.is_empty(), "{good:?}");
+}
+
+#[tokio::test]
+async fn config_ssh_user_outside_the_portable_set_is_dropped_from_every_row() {
+    // `config::load` refuses such a value; Settings made in code (the app's reconfigure,
+    // library users) still meet the same rule where the report is built.
+    let reg = r#"{"vms": {"fargo": {"mac_address": "52:54:00:15:7a:e3"}}}"#;
+    let mut t = setup(reg, |s| {
+        s.sources.dns = false;
+        s.ssh_user = Some("x\u{15}touch /tmp/pwned;#".into());
+    });
+    t.vm("fargo", 100, MAC, "");
+    let r = t.row("fargo").await;
+    assert_eq!(r.ssh_user, None, "config ssh_user reached the report: {r:?}");
+    assert_eq!(r.notes.iter().map(|n| n.code.as_str()).collect::<Vec<_>>(), ["invalid_ssh_user"], "{r:?}");
+    assert!(r.notes[0].detail.contains("config"), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_console_offering_many_addresses_gets_only_a_handful_probed() {
+    // A guest prints a table of 40 rows, all with its own MAC: only the first few are probed.
+    let reg = r#"{"vms": {"fargo": {"mac_address": "52:54:00:15:7a:e3"}}}"#;
+    let mut t = setup(reg, |s| s.sources.dns = false);
+    let mut console = String::from("[   20.2] cloud-init[600]: ci-info: ++++++++++++Net device info++++++++++++\n");
+    console.push_str("[   20.2] cloud-init[600]: ci-info: | Device |  Up  |  Address  |  Mask  | Scope |     Hw-Address    |\n");
+    for i in 0..40 {
+        console.push_str(&format!("[   20.3] cloud-init[600]: ci-info: |  eth0  | True | 192.168.7.{} | 255.255.255.0 | global | {MAC} |\n", i + 10));
+    }
+    console.push_str("[   20.4] cloud-init[600]: ci-info: +--------+------+\n");
+    t.vm("fargo", 100, MAC, &console);
+    t.refresh().await;
+    t.refresh().await;
+    let mut probed = t.world.probed.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    probed.sort();
+    probed.dedup();
+    assert!(probed.len() <= vmbar_engine::engine::MAX_CONSOLE_CANDIDATES, "a guest's table got {} addresses probed: {probed:?}", probed.len());
+    assert!(probed.contains(&ip("192.168.7.10")), "the first rows are kept: {probed:?}");
+}
+
+#[tokio::test]
+async fn probes_of_a_superseded_boot_are_aborted() {
+    let reg = r#"{"vms": {"fargo": {"mac_address": "52:54:00:15:7a:e3"}}}"#;
+    let mut t = setup(reg, |s| {
+        s.sources.dns = false;
+        s.sources.registry = false; // the write-back of the first address is no candidate of the second boot
+    });
+    t.world.hang.lock().unwrap_or_else(|e| e.into_inner()).extend([ip("192.168.1.30"), ip("192.168.1.31")]);
+    t.vm("fargo", 100, MAC, &table(MAC, Some("192.168.1.30")));
+    t.refresh().await;
+    let live = |t: &Setup| t.world.live.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(live(&t), 1, "the first boot's probe hangs");
+    // The guest "reboots" and names another address: the old boot's probe must not run on.
+    t.append("fargo", &format!("[    0.000000] Linux version 6.1.0-28-amd64\n{}", table(MAC, Some("192.168.1.31"))));
+    t.refresh().await;
+    for _ in 0..100 {
+        tokio::task::yield_now().await; // let the runtime drop what was aborted
+    }
+    let probed = t.world.probed.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    assert_eq!(live(&t), 1, "a superseded boot's probe is still running beside the new boot's (probed: {probed:?})");
+}
+
+#[tokio::test]
+async fn registry_write_backs_of_a_rebooting_guest_are_rate_limited() {
+    // A guest fakes a reboot and names a new address each time: the registry is written
+    // once, and the next write waits for the minute to pass (vmbar_engine::rate).
+    let mut t = setup(REG, |s| s.sources.dns = false);
+    t.vm("fargo", 100, MAC, &table(MAC, Some("192.168.1.30")));
+    let r = t.row("fargo").await;
+    assert_eq!(r.ipv4, Some(ip("192.168.1.30")));
+    let path = t.vms.join("registry.json");
+    let reg = || std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(reg().contains("192.168.1.30"), "first write-back: {}", reg());
+    let before = reg();
+    for n in 31..35 {
+        t.append("fargo", &format!("[    0.000000] Linux version 6.1.0-28-amd64\n{}", table(MAC, Some(&format!("192.168.1.{n}")))));
+        let r = t.row("fargo").await;
+        assert_eq!(r.ipv4, Some(ip(&format!("192.168.1.{n}"))), "{r:?}");
+    }
+    assert_eq!(reg(), before, "a rebooting guest rewrote the registry more than once a minute");
 }

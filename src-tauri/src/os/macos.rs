@@ -10,13 +10,15 @@ pub fn tray_host_problem() -> Option<String> {
     None
 }
 
-/// Opens Terminal.app running the ssh command (argv joined with the engine's POSIX quoting).
+/// Opens Terminal.app running the ssh command (argv joined by the engine's `ssh::command_line`).
 ///
 /// # Errors
-/// [`AppError::Terminal`] when osascript cannot be started.
+/// [`AppError::Terminal`] when an argument cannot be quoted for a typed line, or osascript cannot
+/// be started.
 pub fn open_terminal(argv: &[String]) -> Result<(), AppError> {
-    let line: Vec<String> = argv.iter().map(|a| vmbar_engine::ssh::shell_quote(a).into_owned()).collect();
-    let cmd = terminal::macos_command(&line.join(" "));
+    // The engine's one quoting function; it refuses an argument a typed line cannot hold.
+    let line = vmbar_engine::ssh::command_line(argv).ok_or_else(|| AppError::Terminal("the ssh command holds characters a terminal line cannot carry".into()))?;
+    let cmd = terminal::macos_command(&line);
     Command::new(&cmd[0])
         .args(&cmd[1..])
         .stdin(Stdio::null())

@@ -1,9 +1,10 @@
 //! Command lines that open a terminal running `ssh`, for each OS. Pure: the caller says which
 //! programs exist, so the choice and the quoting are tested on any OS.
 //!
-//! The ssh argv (`["ssh", "-p", "2222", "user@10.0.0.5"]`) is passed to terminals as separate
-//! arguments, never through a shell; only macOS's Terminal needs one command string, which is the
-//! engine's POSIX-quoted ssh command inside an AppleScript string literal.
+//! The ssh argv (`["ssh", "-p", "2222", "user@10.0.0.5"]`, from `vmbar_engine::ssh::ssh_argv`) is
+//! passed to terminals as separate arguments, never through a shell; only macOS's Terminal needs
+//! one command string, which is the engine's `ssh::command_line` (the one quoting function, which
+//! refuses what a typed line cannot hold) inside an AppleScript string literal.
 
 /// The Linux terminals tried in order: program, and the arguments that come before the command's
 /// argv (all of them take the command as separate arguments after these).
@@ -19,21 +20,6 @@ pub const LINUX_TERMINALS: [(&str, &[&str]); 10] = [
     ("wezterm", &["start", "--"]),
     ("xterm", &["-e"]),
 ];
-
-/// The argv of `ssh [-p PORT] [USER@]IP`, one argument per element (no quoting needed: no shell).
-pub fn ssh_argv(user: Option<&str>, ip: std::net::Ipv4Addr, port: u16) -> Vec<String> {
-    let mut argv = vec!["ssh".to_string()];
-    if port != 22 {
-        argv.push("-p".into());
-        argv.push(port.to_string());
-    }
-    // Same rule as the engine's ssh command: a user starting with `-` would be read as an option.
-    argv.push(match user.filter(|u| !u.is_empty() && !u.starts_with('-')) {
-        Some(u) => format!("{u}@{ip}"),
-        None => ip.to_string(),
-    });
-    argv
-}
 
 /// The Linux command line to run `argv` in a terminal: `$TERMINAL` when set (taken as taking the
 /// command after `-e`), else the first of [`LINUX_TERMINALS`] that `exists` finds; `None` when
@@ -68,7 +54,7 @@ pub fn applescript_string(text: &str) -> String {
 }
 
 /// The `osascript` argv that makes Terminal.app run `shell_command` (already POSIX-quoted by the
-/// engine) in a new window and come to the front.
+/// engine's `ssh::command_line`) in a new window and come to the front.
 pub fn macos_command(shell_command: &str) -> Vec<String> {
     vec![
         "osascript".into(),
@@ -84,18 +70,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ssh_argv_has_port_only_when_not_22_and_user_only_when_known() {
-        let ip = "10.0.0.5".parse().unwrap();
-        assert_eq!(ssh_argv(Some("ubuntu"), ip, 22), ["ssh", "ubuntu@10.0.0.5"]);
-        assert_eq!(ssh_argv(None, ip, 2222), ["ssh", "-p", "2222", "10.0.0.5"]);
-        // A user with a space stays one argument: no shell in between.
-        assert_eq!(ssh_argv(Some("a b"), ip, 22)[1], "a b@10.0.0.5");
-        assert_eq!(ssh_argv(Some("-oProxyCommand=x"), ip, 22), ["ssh", "10.0.0.5"]);
-    }
-
-    #[test]
     fn linux_prefers_terminal_env_then_the_first_installed() {
-        let argv = ssh_argv(None, "10.0.0.5".parse().unwrap(), 22);
+        let argv = vec!["ssh".to_string(), "10.0.0.5".into()];
         assert_eq!(linux_command(Some("foot"), |_| false, &argv).unwrap(), ["foot", "-e", "ssh", "10.0.0.5"]);
         assert_eq!(
             linux_command(None, |p| p == "gnome-terminal" || p == "xterm", &argv).unwrap(),
@@ -103,6 +79,21 @@ mod tests {
         );
         assert_eq!(linux_command(Some(" "), |p| p == "xterm", &argv).unwrap(), ["xterm", "-e", "ssh", "10.0.0.5"]);
         assert_eq!(linux_command(None, |_| false, &argv), None);
+    }
+
+    #[test]
+    fn the_terminal_types_the_copied_command() {
+        // The line macOS Terminal types is the engine's command line of the ssh argv: the text
+        // `tests/typed_commands.rs` types into bash, dash, zsh and fish.
+        let mut vm = crate::testutil::vm("fargo", vmbar_engine::Status::Running, Some("10.0.0.5"));
+        vm.ssh_user = Some("x\u{15}touch /tmp/pwned;#".into());
+        let argv = vmbar_engine::ssh::ssh_argv(&vm).unwrap();
+        assert_eq!(argv, ["ssh", "10.0.0.5"], "a user outside the portable set is left out");
+        vm.ssh_user = Some("ubuntu".into());
+        vm.ssh_port = 2222;
+        let line = vmbar_engine::ssh::command_line(&vmbar_engine::ssh::ssh_argv(&vm).unwrap()).unwrap();
+        assert_eq!(Some(line.clone()), vmbar_engine::ssh::ssh_command(&vm));
+        assert_eq!(macos_command(&line)[2], "tell application \"Terminal\" to do script \"ssh -p 2222 ubuntu@10.0.0.5\"");
     }
 
     #[test]
