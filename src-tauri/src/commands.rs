@@ -5,6 +5,10 @@
 use serde::Deserialize;
 use tauri::{AppHandle, Manager, State, WebviewWindow};
 
+use std::path::{Component, Path, PathBuf};
+
+use vmbar_engine::config::Settings;
+
 use crate::error::AppError;
 use crate::state::{ui_state, Shared, UiState};
 
@@ -51,6 +55,10 @@ pub struct SettingsForm {
     pub notifications: bool,
     /// Open at login.
     pub open_at_login: bool,
+    /// The user confirmed that vmbar may write a registry file outside the VMs folder (the form
+    /// shows this choice only after a save was refused for it).
+    #[serde(default)]
+    pub registry_outside_vms_dir_confirmed: bool,
 }
 
 /// A valid default ssh user: the engine's rule ([`vmbar_engine::ssh::valid_user`]: 1-64 bytes of
@@ -60,10 +68,13 @@ pub fn valid_ssh_user(user: &str) -> bool {
 }
 
 /// Writes the changed settings into the config file (comments and unknown keys kept), reloads
-/// them, reconfigures the engine and returns the new window state.
+/// them, reconfigures the engine and returns the new window state. A registry file outside the
+/// VMs folder is saved only when the form says the user confirmed it ([`check_registry_place`]).
 ///
 /// # Errors
-/// [`AppError::Settings`] for an invalid value or a config file that cannot be written.
+/// [`AppError::Settings`] for an invalid value or a config file that cannot be written;
+/// [`AppError::RegistryOutsideVmsDir`] (nothing written) for an unconfirmed registry outside the
+/// VMs folder.
 #[tauri::command]
 pub fn save_settings(app: AppHandle, settings: SettingsForm) -> Result<UiState, AppError> {
     let shared = app.state::<Shared>();
@@ -72,7 +83,13 @@ pub fn save_settings(app: AppHandle, settings: SettingsForm) -> Result<UiState, 
         (crate::state::settings_view(&inner.settings, inner.open_at_login), inner.open_at_login)
     };
     let edit = edit_from_form(&current, &settings)?;
-    let path = shared.lock().settings.config_path.clone();
+    let (path, before) = {
+        let inner = shared.lock();
+        (inner.settings.config_path.clone(), inner.settings.clone())
+    };
+    // What the saved file would make vmbar do, checked before anything is written.
+    let after = vmbar_engine::config::preview(&crate::engine::overrides(&shared.opts), &edit).map_err(|e| AppError::Settings(e.to_string()))?;
+    check_registry_place(&before, &after, settings.registry_outside_vms_dir_confirmed)?;
     vmbar_engine::config::save(&path, &edit).map_err(|e| AppError::Settings(e.to_string()))?;
     if settings.open_at_login != login_now {
         crate::actions::set_open_at_login(&app, settings.open_at_login)?;
@@ -110,6 +127,64 @@ pub fn edit_from_form(current: &crate::state::SettingsView, form: &SettingsForm)
     })
 }
 
+/// Whether the settings change from `before` to `after` may be saved as far as the registry file
+/// goes. vmbar edits the registry (it writes each confirmed address into it), so a registry that
+/// would lie outside the VMs folder ([`is_inside`]) needs the user's explicit confirmation: asked
+/// when the registry file changes, or when it was inside before. A registry already outside and
+/// left as it is (a hand-written config) is not asked about again.
+///
+/// # Errors
+/// [`AppError::RegistryOutsideVmsDir`] naming both paths, when confirmation is needed and not given.
+pub fn check_registry_place(before: &Settings, after: &Settings, confirmed: bool) -> Result<(), AppError> {
+    if confirmed || is_inside(&after.vms_dir, &after.registry) {
+        return Ok(());
+    }
+    if after.registry == before.registry && !is_inside(&before.vms_dir, &before.registry) {
+        return Ok(());
+    }
+    Err(AppError::RegistryOutsideVmsDir(format!(
+        "The registry file {} is outside the VMs folder {}. vmbar edits this file (it writes each confirmed address into it): confirm that it may, or choose a file inside the VMs folder.",
+        after.registry.display(),
+        after.vms_dir.display()
+    )))
+}
+
+/// True when `file` lies inside the folder `dir` (and is not `dir` itself), compared after
+/// resolving `.` and `..` and, for the part of each path that exists, symbolic links: a link
+/// inside the folder to a folder outside it is outside.
+pub fn is_inside(dir: &Path, file: &Path) -> bool {
+    let (dir, file) = (resolved(dir), resolved(file));
+    file != dir && file.starts_with(&dir)
+}
+
+/// `p` without `.`/`..` components, its longest existing prefix canonicalized (links resolved).
+fn resolved(p: &Path) -> PathBuf {
+    let mut lexical = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                lexical.pop();
+            }
+            other => lexical.push(other),
+        }
+    }
+    let mut head = lexical.clone();
+    let mut tail: Vec<std::ffi::OsString> = Vec::new();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(&head) {
+            return tail.iter().rev().fold(real, |acc, part| acc.join(part));
+        }
+        match (head.file_name().map(|n| n.to_owned()), head.parent().map(Path::to_path_buf)) {
+            (Some(name), Some(parent)) => {
+                tail.push(name);
+                head = parent;
+            }
+            _ => return lexical,
+        }
+    }
+}
+
 /// Turns open at login on or off; returns the autostart entry's state afterwards.
 #[tauri::command]
 pub fn set_open_at_login(app: AppHandle, enabled: bool) -> Result<bool, AppError> {
@@ -134,6 +209,7 @@ mod tests {
         SettingsView {
             vms_dir: f("/home/u/vms"),
             registry: f("/home/u/vms/registry.json"),
+            registry_outside_vms_dir: false,
             ssh_user: Field { value: None, overridden_by: None },
             notifications: Field { value: true, overridden_by: None },
             open_at_login: Field { value: false, overridden_by: None },
@@ -142,7 +218,39 @@ mod tests {
     }
 
     fn form(vms: &str, reg: &str, user: Option<&str>, notif: bool) -> SettingsForm {
-        SettingsForm { vms_dir: vms.into(), registry: reg.into(), ssh_user: user.map(Into::into), notifications: notif, open_at_login: false }
+        SettingsForm { vms_dir: vms.into(), registry: reg.into(), ssh_user: user.map(Into::into), notifications: notif, open_at_login: false, registry_outside_vms_dir_confirmed: false }
+    }
+
+    fn settings(vms: &std::path::Path, registry: &std::path::Path) -> Settings {
+        let o = vmbar_engine::config::Overrides { config_file: Some(vms.join("absent.toml")), vms_dir: Some(vms.to_owned()) };
+        let mut s = vmbar_engine::config::load(&o).unwrap();
+        s.registry = registry.to_owned();
+        s
+    }
+
+    #[test]
+    fn a_registry_outside_the_vms_folder_needs_confirmation() {
+        let tmp = tempfile::tempdir().unwrap();
+        let vms = tmp.path().join("vms");
+        std::fs::create_dir_all(vms.join("sub")).unwrap();
+        let before = settings(&vms, &vms.join("registry.json"));
+        let outside = tmp.path().join("dotfiles/settings.json");
+        for bad in [outside.clone(), vms.join("../dotfiles/settings.json"), vms.clone()] {
+            let after = settings(&vms, &bad);
+            let err = check_registry_place(&before, &after, false).err();
+            assert!(matches!(err, Some(AppError::RegistryOutsideVmsDir(_))), "{} was accepted without confirmation", bad.display());
+            assert!(check_registry_place(&before, &after, true).is_ok(), "{}", bad.display());
+        }
+        // A link inside the VMs folder to a folder outside it is outside.
+        std::os::unix::fs::symlink(tmp.path(), vms.join("link")).unwrap();
+        assert!(check_registry_place(&before, &settings(&vms, &vms.join("link/r.json")), false).is_err());
+        // Inside (also a file not created yet, in a subfolder) needs nothing.
+        for ok in [vms.join("registry.json"), vms.join("sub/registry.json"), vms.join("./sub/../other.json")] {
+            assert!(check_registry_place(&before, &settings(&vms, &ok), false).is_ok(), "{}", ok.display());
+        }
+        // An outside registry already in force (hand-written config) does not nag on other changes.
+        let already = settings(&vms, &outside);
+        assert!(check_registry_place(&already, &already, false).is_ok());
     }
 
     #[test]

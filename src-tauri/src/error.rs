@@ -25,6 +25,10 @@ pub enum AppError {
     /// The settings could not be read, checked or written.
     #[error("settings: {0}")]
     Settings(String),
+    /// The settings would make vmbar write a registry file outside the VMs folder and the user has
+    /// not confirmed that (the form then offers the confirmation).
+    #[error("{0}")]
+    RegistryOutsideVmsDir(String),
     /// The autostart entry (LaunchAgent / XDG autostart) could not be changed.
     #[error("open at login: {0}")]
     Autostart(String),
@@ -42,6 +46,7 @@ impl AppError {
             AppError::Clipboard(_) => "clipboard",
             AppError::Terminal(_) => "terminal",
             AppError::Settings(_) => "settings",
+            AppError::RegistryOutsideVmsDir(_) => "registry_outside_vms_dir",
             AppError::Autostart(_) => "autostart",
             AppError::NoEngine => "no_engine",
         }

@@ -81,8 +81,11 @@ pub struct Field<T> {
 pub struct SettingsView {
     /// The VMs folder.
     pub vms_dir: Field<String>,
-    /// The registry file.
+    /// The registry file: the one file vmbar writes (each confirmed address), shown in the form.
     pub registry: Field<String>,
+    /// True when that file lies outside the VMs folder (saved only after the user confirmed it,
+    /// or written so by hand into the config file).
+    pub registry_outside_vms_dir: bool,
     /// The default ssh user, `None` for none.
     pub ssh_user: Field<Option<String>>,
     /// Desktop notifications on or off.
@@ -110,6 +113,7 @@ pub fn settings_view(settings: &Settings, open_at_login: bool) -> SettingsView {
     SettingsView {
         vms_dir: Field { value: settings.vms_dir.display().to_string(), overridden_by: f("vms_dir") },
         registry: Field { value: settings.registry.display().to_string(), overridden_by: f("registry") },
+        registry_outside_vms_dir: !crate::commands::is_inside(&settings.vms_dir, &settings.registry),
         ssh_user: Field { value: settings.ssh_user.clone(), overridden_by: f("ssh_user") },
         notifications: Field { value: settings.notifications, overridden_by: f("notifications") },
         open_at_login: Field { value: open_at_login, overridden_by: None },

@@ -50,12 +50,20 @@ export function start(doc, app, clock = () => new Date()) {
     const parsed = settingsFromForm({
       vms_dir: f.vms_dir.value, registry: f.registry.value, ssh_user: f.ssh_user.value,
       notifications: f.notifications.checked, open_at_login: f.open_at_login.checked,
+      registry_outside_vms_dir_confirmed: f.registry_outside_vms_dir_confirmed.checked,
     });
     const status = doc.getElementById('settings-status');
     if (!parsed.ok) { status.textContent = parsed.error; return; }
     app.saveSettings(parsed.value).then(
       (s) => { status.textContent = 'Saved.'; show(s); fillSettings(doc, s.settings); },
-      (err) => { status.textContent = err && err.message ? err.message : String(err); },
+      (err) => {
+        status.textContent = err && err.message ? err.message : String(err);
+        // A registry outside the VMs folder: offer the explicit confirmation, then Save again.
+        if (err && err.kind === 'registry_outside_vms_dir') {
+          doc.getElementById('set-registry-confirm-field').hidden = false;
+          doc.getElementById('set-registry-confirm').focus();
+        }
+      },
     );
   });
   doc.addEventListener('keydown', (e) => {

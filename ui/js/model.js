@@ -124,8 +124,9 @@ export function settingsFromForm(form) {
   const sshUser = String(form.ssh_user ?? '').trim();
   if (!vmsDir) return { ok: false, error: 'The VMs folder cannot be empty.' };
   if (!registry) return { ok: false, error: 'The registry file cannot be empty.' };
-  if (/[\s@'"`$\\;|&<>()]/.test(sshUser)) {
-    return { ok: false, error: 'The ssh user cannot contain spaces, quotes, @ or shell characters.' };
+  // The engine's rule (vmbar_engine::ssh::valid_user): the portable user-name set plus @.
+  if (sshUser && !/^(?!-)[A-Za-z0-9._@-]{1,64}$/.test(sshUser)) {
+    return { ok: false, error: 'The ssh user may hold only letters, digits, . _ - and @ (at most 64, not starting with -).' };
   }
   return {
     ok: true,
@@ -135,6 +136,18 @@ export function settingsFromForm(form) {
       ssh_user: sshUser || null,
       notifications: Boolean(form.notifications),
       open_at_login: Boolean(form.open_at_login),
+      registry_outside_vms_dir_confirmed: Boolean(form.registry_outside_vms_dir_confirmed),
     },
   };
+}
+
+/**
+ * The line under the registry field saying which file vmbar writes. `settings` is the app's
+ * SettingsView (`registry.value`, `registry_outside_vms_dir`).
+ */
+export function registryWritesNote(settings) {
+  const file = settings?.registry?.value;
+  if (!file) return '';
+  const where = settings.registry_outside_vms_dir ? ' It is outside the VMs folder.' : '';
+  return `vmbar writes each confirmed address into ${file}.${where}`;
 }

@@ -1,7 +1,7 @@
 // DOM rendering of the vmbar window. Every VM-provided string goes through textContent (never
 // innerHTML): a VM folder named `<img src=x onerror=alert(1)>` shows as that text.
 
-import { rowModel, sortVms, summaryText, emptyMessage, overrideNote } from './model.js';
+import { rowModel, sortVms, summaryText, emptyMessage, overrideNote, registryWritesNote } from './model.js';
 
 function el(doc, tag, props = {}, children = []) {
   const e = doc.createElement(tag);
@@ -96,4 +96,10 @@ export function fillSettings(doc, settings) {
   doc.getElementById('set-notifications').checked = Boolean(settings.notifications?.value);
   doc.getElementById('set-open-at-login').checked = Boolean(settings.open_at_login?.value);
   doc.getElementById('config-path').textContent = settings.config_path ? `Saved in ${settings.config_path}` : '';
+  const writes = doc.getElementById('set-registry-writes');
+  writes.textContent = registryWritesNote(settings);
+  writes.className = settings.registry_outside_vms_dir ? 'note override' : 'note';
+  // The confirmation is offered only after a save was refused for it (see main.js).
+  doc.getElementById('set-registry-confirm-field').hidden = true;
+  doc.getElementById('set-registry-confirm').checked = false;
 }

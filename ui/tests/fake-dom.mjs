@@ -40,5 +40,6 @@ export const WINDOW_IDS = [
   ['summary', 'p'], ['vms', 'ul'], ['empty', 'div'], ['tray-problem', 'p'], ['toast', 'p'],
   ['set-vms-dir', 'input'], ['set-vms-dir-note', 'p'], ['set-registry', 'input'], ['set-registry-note', 'p'],
   ['set-ssh-user', 'input'], ['set-ssh-user-note', 'p'], ['set-notifications', 'input'],
-  ['set-open-at-login', 'input'], ['config-path', 'p'],
+  ['set-open-at-login', 'input'], ['config-path', 'p'], ['set-registry-writes', 'p'],
+  ['set-registry-confirm-field', 'div'], ['set-registry-confirm', 'input'],
 ];

@@ -64,11 +64,17 @@ test('override notes name the flag or variable', () => {
 
 test('settings form validation', () => {
   const ok = settingsFromForm({ vms_dir: ' /v ', registry: '/r.json', ssh_user: '', notifications: true, open_at_login: false });
-  assert.deepEqual(ok, { ok: true, value: { vms_dir: '/v', registry: '/r.json', ssh_user: null, notifications: true, open_at_login: false } });
+  assert.deepEqual(ok, { ok: true, value: { vms_dir: '/v', registry: '/r.json', ssh_user: null, notifications: true, open_at_login: false, registry_outside_vms_dir_confirmed: false } });
+  assert.equal(settingsFromForm({ vms_dir: '/v', registry: '/r', registry_outside_vms_dir_confirmed: true }).value.registry_outside_vms_dir_confirmed, true);
   assert.equal(settingsFromForm({ vms_dir: '', registry: '/r' }).ok, false);
   assert.equal(settingsFromForm({ vms_dir: '/v', registry: '/r', ssh_user: "a'b" }).ok, false);
   assert.equal(settingsFromForm({ vms_dir: '/v', registry: '/r', ssh_user: 'a b' }).ok, false);
   assert.equal(settingsFromForm({ vms_dir: '/v', registry: '/r', ssh_user: 'ubuntu' }).value.ssh_user, 'ubuntu');
+  // the engine's user rule: the portable set plus @ (directory accounts), 64 at most
+  assert.equal(settingsFromForm({ vms_dir: '/v', registry: '/r', ssh_user: 'jane@corp.example' }).value.ssh_user, 'jane@corp.example');
+  for (const bad of ['-oProxyCommand=x', 'x\u0015y', "\\'", 'ü', 'u'.repeat(65), '$(id)']) {
+    assert.equal(settingsFromForm({ vms_dir: '/v', registry: '/r', ssh_user: bad }).ok, false, bad);
+  }
 });
 
 test('a Local Network block detail is a warning, other details are notes', () => {

@@ -62,6 +62,23 @@ test('settings form shows overrides', () => {
   assert.equal(doc.getElementById('set-ssh-user').value, '');
   assert.equal(doc.getElementById('set-notifications').checked, true);
   assert.match(doc.getElementById('config-path').textContent, /config\.toml/);
+  assert.equal(doc.getElementById('set-registry-writes').textContent, 'vmbar writes each confirmed address into /r.json.');
+  assert.equal(doc.getElementById('set-registry-confirm-field').hidden, true);
+});
+
+test('settings form says which file vmbar writes, and when it is outside the VMs folder', () => {
+  const doc = fakeDocument(WINDOW_IDS);
+  doc.getElementById('set-registry-confirm-field').hidden = false;
+  doc.getElementById('set-registry-confirm').checked = true;
+  fillSettings(doc, {
+    vms_dir: { value: '/home/u/vms' }, registry: { value: '/home/u/dotfiles/settings.json' }, registry_outside_vms_dir: true,
+    ssh_user: { value: null }, notifications: { value: true }, open_at_login: { value: false }, config_path: '/c.toml',
+  });
+  assert.equal(doc.getElementById('set-registry-writes').textContent, 'vmbar writes each confirmed address into /home/u/dotfiles/settings.json. It is outside the VMs folder.');
+  assert.equal(doc.getElementById('set-registry-writes').className, 'note override');
+  // a refilled form never carries an old confirmation over
+  assert.equal(doc.getElementById('set-registry-confirm-field').hidden, true);
+  assert.equal(doc.getElementById('set-registry-confirm').checked, false);
 });
 
 test('a focused copy button keeps the focus across a re-render', () => {

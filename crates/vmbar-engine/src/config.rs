@@ -434,28 +434,51 @@ pub fn save(path: &Path, edit: &SettingsEdit) -> Result<(), ConfigError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => DocumentMut::new(),
         Err(e) => return Err(io(e)),
     };
-    let mut set_str = |key: &str, v: &Option<String>| match v.as_deref() {
-        None => {}
-        Some("") => {
-            doc.remove(key);
-        }
-        Some(s) => set_value(&mut doc, key, Value::from(s)),
-    };
-    set_str("vms_dir", &edit.vms_dir);
-    set_str("registry", &edit.registry);
-    set_str("ssh_user", &edit.ssh_user);
-    if let Some(b) = edit.notifications {
-        set_value(&mut doc, "notifications", Value::from(b));
-    }
-    if let Some(b) = edit.open_at_login {
-        set_value(&mut doc, "open_at_login", Value::from(b));
-    }
+    apply_edit(&mut doc, edit);
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
     let mut tmp = tempfile::Builder::new().prefix(".config.toml.").tempfile_in(dir).map_err(io)?;
     std::io::Write::write_all(&mut tmp, doc.to_string().as_bytes()).map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
+}
+
+/// The settings [`load`] would return after [`save`] of `edit` into the config file that
+/// `overrides` names, without writing anything: what a settings form is about to change (for
+/// one, the registry file vmbar would then write).
+///
+/// # Errors
+/// As [`load`] (the file as it is, or the edited value, does not parse or is invalid).
+pub fn preview(overrides: &Overrides, edit: &SettingsEdit) -> Result<Settings, ConfigError> {
+    let (path, _) = config_path(overrides)?;
+    let mut doc = match read_small(&path) {
+        Ok(t) => t.parse::<DocumentMut>().map_err(|e| ConfigError::Parse { path: path.clone(), message: e.to_string() })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => DocumentMut::new(),
+        Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => return Err(ConfigError::TooLarge(path)),
+        Err(e) => return Err(ConfigError::Io { path, error: e }),
+    };
+    apply_edit(&mut doc, edit);
+    from_document(&doc, path, overrides)
+}
+
+/// `edit` applied to a parsed config file (an empty string removes a text key).
+fn apply_edit(doc: &mut DocumentMut, edit: &SettingsEdit) {
+    let mut set_str = |key: &str, v: &Option<String>| match v.as_deref() {
+        None => {}
+        Some("") => {
+            doc.remove(key);
+        }
+        Some(s) => set_value(doc, key, Value::from(s)),
+    };
+    set_str("vms_dir", &edit.vms_dir);
+    set_str("registry", &edit.registry);
+    set_str("ssh_user", &edit.ssh_user);
+    if let Some(b) = edit.notifications {
+        set_value(doc, "notifications", Value::from(b));
+    }
+    if let Some(b) = edit.open_at_login {
+        set_value(doc, "open_at_login", Value::from(b));
+    }
 }
 
 /// Sets a top-level key, keeping the decoration (comments) of an existing value.
@@ -538,6 +561,24 @@ mod tests {
         for (good, want) in [("ssh_user = \" ubuntu \"", Some("ubuntu")), ("ssh_user = \"jane@corp.example\"", Some("jane@corp.example")), ("ssh_user = \" \"", None)] {
             assert_eq!(load_text(good, &o).map(|s| s.ssh_user).ok(), Some(want.map(str::to_owned)), "{good}");
         }
+    }
+
+    #[test]
+    fn preview_is_what_save_then_load_gives_and_writes_nothing() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "vms_dir = \"/srv/vms\"\n")?;
+        let o = Overrides { config_file: Some(path.clone()), vms_dir: None };
+        let edit = SettingsEdit { registry: Some("../elsewhere/reg.json".into()), ..Default::default() };
+        let p = preview(&o, &edit)?;
+        assert_eq!(p.registry, PathBuf::from("/srv/vms/../elsewhere/reg.json"));
+        assert_eq!(std::fs::read_to_string(&path)?, "vms_dir = \"/srv/vms\"\n", "preview wrote the file");
+        save(&path, &edit)?;
+        assert_eq!(load(&o)?, p);
+        let none = Overrides { config_file: Some(dir.path().join("absent.toml")), vms_dir: Some("/v".into()) };
+        assert_eq!(preview(&none, &SettingsEdit::default())?.registry, PathBuf::from("/v/registry.json"));
+        assert!(matches!(preview(&o, &SettingsEdit { ssh_user: Some("a b".into()), ..Default::default() }), Err(ConfigError::Invalid { .. })));
+        Ok(())
     }
 
     #[test]
