@@ -705,13 +705,18 @@ impl ConsoleParser {
 /// character, no marker of a table, boot banner, cloud-init or ssh-user line, and
 /// no escape or other control byte that cleaning would have to remove first.
 fn is_plain_line(raw: &[u8]) -> bool {
-    use memchr::memmem;
     if raw.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) || memchr::memchr2(b'|', b'+', raw).is_some() {
         return false;
     }
-    // `-info`: ci-info/if-info; the rest: the boot markers of the module docs and cloud-init's stages.
-    !["-info".as_bytes(), b"Linux version", b"loud-init", b"=== network", b"for user", b"SeaBIOS", b"BdsDxe", b"iPXE", b"GRUB", b"systemd-boot", b"reboot: "].iter().any(|n| memmem::find(raw, n).is_some())
+    !PLAIN_NEEDLES.iter().any(|n| n.find(raw).is_some())
 }
+
+/// What makes a line worth the slow path: `-info` (ci-info/if-info), the kernel banner,
+/// cloud-init's stages, the CirrOS block, the ssh-user lines, and the boot markers of the
+/// module docs. Searchers built once (building one per line cost more than the search).
+static PLAIN_NEEDLES: LazyLock<Vec<memchr::memmem::Finder<'static>>> = LazyLock::new(|| {
+    ["-info", "Linux version", "loud-init", "=== network", "for user", "SeaBIOS", "BdsDxe", "iPXE", "GRUB", "systemd-boot", "reboot: "].iter().map(|n| memchr::memmem::Finder::new(n.as_bytes())).collect()
+});
 
 /// The kernel timestamp at the start of a console line: `[   26.355300]`,
 /// optionally after blanks and a `<14>` syslog priority (`printk` format), in seconds.
