@@ -4,11 +4,13 @@
 //!
 //! Entry points are the engine's: [`leases::parse`] on the lossily decoded
 //! file (as `engine::read_leases` does), [`leases::parse_as`] for each
-//! format, then the per-VM lookups `for_mac`, `for_name`, `for_vm`.
+//! format, then the per-VM lookups `for_mac`, `for_name` and the lease rule
+//! `LeaseFile::decide` (its current lease is never superseded, expired or
+//! another MAC's).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vmbar_engine::leases::{self, LeaseFile, LeaseFormat};
+use vmbar_engine::leases::{self, LeaseFile, LeaseFormat, LeaseVerdict};
 
 const FORMATS: [LeaseFormat; 5] = [
     LeaseFormat::Bootpd,
@@ -24,7 +26,16 @@ fn check(f: &LeaseFile) {
         if let Some(mac) = l.mac {
             assert!(f.for_mac(mac, now).iter().all(|x| x.mac == Some(mac) || x.duid_mac == Some(mac)));
             let _ = f.ipv4_for(mac, now);
-            let _ = f.for_vm(mac, l.hostname.as_deref(), now);
+            for at in [None, Some(now)] {
+                let d = f.decide(Some(mac), l.hostname.as_deref(), at);
+                let current: Vec<_> = d.leases.iter().filter(|j| j.verdict == LeaseVerdict::Current).collect();
+                assert!(current.len() <= 1);
+                assert_eq!(current.first().map(|j| j.lease), d.current);
+                if let Some(c) = d.current {
+                    assert!(c.mac.is_none_or(|m| m == mac), "another MAC's lease is current");
+                    assert!(at.is_none_or(|t| c.is_active(t)), "an expired lease is current");
+                }
+            }
         }
         if let Some(h) = &l.hostname {
             let _ = f.for_name(h, now);

@@ -50,16 +50,30 @@ fn single(all: &[Ipv4Addr]) -> Option<Ipv4Addr> {
     }
 }
 
-/// Runs the inspection and prints pretty JSON. Returns the exit code (2 for a bad --mac).
+/// Runs the inspection and prints pretty JSON. Returns the exit code (2 for
+/// a bad `--mac` or `--at`). `at` (RFC 3339, leases only) is the time at which
+/// lease expiry is judged; without it expiry is not judged.
 ///
 /// # Errors
 /// When the file cannot be read.
-pub fn run(kind: Kind, file: &Path, mac: Option<&str>, name: Option<&str>) -> anyhow::Result<u8> {
+pub fn run(kind: Kind, file: &Path, mac: Option<&str>, name: Option<&str>, at: Option<&str>) -> anyhow::Result<u8> {
     let mac = match mac.map(str::parse::<MacAddr>) {
         None => None,
         Some(Ok(m)) => Some(m),
         Some(Err(e)) => {
             eprintln!("vmbar: --mac: {e}");
+            return Ok(2);
+        }
+    };
+    if at.is_some() && !matches!(kind, Kind::Leases) {
+        eprintln!("vmbar: --at applies to leases only");
+        return Ok(2);
+    }
+    let at = match at.map(chrono::DateTime::parse_from_rfc3339) {
+        None => None,
+        Some(Ok(t)) => Some(t.timestamp()),
+        Some(Err(e)) => {
+            eprintln!("vmbar: --at: not an RFC 3339 time such as 2025-01-11T19:00:00Z: {e}");
             return Ok(2);
         }
     };
@@ -112,34 +126,40 @@ pub fn run(kind: Kind, file: &Path, mac: Option<&str>, name: Option<&str>) -> an
         Kind::Leases => {
             let text = String::from_utf8_lossy(&bytes);
             let f = leases::parse(&text);
-            let now = chrono::Utc::now().timestamp();
-            // Captured files are usually old: every lease in the file counts here; each
-            // lease says whether it has expired by now (the engine only uses unexpired ones).
-            let by_mac: Vec<&leases::Lease> = mac.map(|m| f.for_mac(m, i64::MIN)).unwrap_or_default();
-            let by_name: Vec<&leases::Lease> = name.map(|n| f.for_name(n, i64::MIN)).unwrap_or_default();
-            let mut all: Vec<Ipv4Addr> = Vec::new();
-            let chosen = if mac.is_some() { &by_mac } else { &by_name };
-            for l in chosen.iter() {
-                if !all.contains(&l.ip) {
-                    all.push(l.ip);
-                }
-            }
-            let ipv4 = if mac.is_some() { single(&all) } else { by_name.first().map(|l| l.ip) };
-            let describe = |l: &leases::Lease| {
+            // The engine's own rule (LeaseFile::decide). Captured files are usually old, so expiry
+            // is judged only at --at; supersession always is.
+            let d = f.decide(mac, name, at);
+            let rfc3339 = |t: i64| chrono::DateTime::from_timestamp(t, 0).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            let lease_json = |l: &leases::Lease| {
                 json!({
-                    "ipv4": l.ip, "mac": l.mac, "hostname": l.hostname, "client_id": l.client_id,
-                    "expires": l.expires, "expired_now": l.expires.is_some_and(|e| e < now),
+                    "ipv4": l.ip, "mac": l.mac, "hostname": l.hostname, "client_id": l.client_id, "duid_mac": l.duid_mac,
+                    "expires": l.expires, "expires_at": l.expires.and_then(rfc3339),
                 })
             };
+            let judged: Vec<serde_json::Value> = d
+                .leases
+                .iter()
+                .map(|j| {
+                    let mut v = lease_json(j.lease);
+                    v["matched_by"] = json!(j.matched.as_str());
+                    v["verdict"] = json!(j.verdict.as_str());
+                    if let leases::LeaseVerdict::Superseded { by } = j.verdict {
+                        v["superseded_by"] = lease_json(by);
+                    }
+                    v
+                })
+                .collect();
+            let current = d.current.map(|l| l.ip);
             json!({
                 "kind": "leases",
                 "format": f.format.map(|x| format!("{x:?}")),
                 "mac": mac,
                 "name": name,
-                "ipv4": ipv4,
-                "ipv4_all": all,
-                "leases_for_mac": by_mac.iter().map(|l| describe(l)).collect::<Vec<_>>(),
-                "leases_for_name": by_name.iter().map(|l| describe(l)).collect::<Vec<_>>(),
+                "at": at.and_then(rfc3339),
+                "expiry_judged": at.is_some(),
+                "ipv4": current,
+                "ipv4_all": current.into_iter().collect::<Vec<Ipv4Addr>>(),
+                "leases_for_vm": judged,
                 "leases": f.leases.len(),
                 "skipped": f.skipped,
             })

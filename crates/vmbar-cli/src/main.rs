@@ -92,6 +92,10 @@ enum Cmd {
         /// The VM's name or hostname (leases)
         #[arg(long)]
         name: Option<String>,
+        /// Judge lease expiry at this time (RFC 3339, e.g. 2025-01-11T19:00:00Z; leases only).
+        /// Without it expiry is not judged (a captured file is usually old); supersession always is
+        #[arg(long)]
+        at: Option<String>,
     },
     /// Print a shell completion script
     Completions {
@@ -161,7 +165,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(exit::OK)
         }
-        Cmd::Inspect { kind, file, mac, name } => inspect::run(kind, &file, mac.as_deref(), name.as_deref()),
+        Cmd::Inspect { kind, file, mac, name, at } => inspect::run(kind, &file, mac.as_deref(), name.as_deref(), at.as_deref()),
         Cmd::Status { names, json } => {
             let settings = config::load_existing(&overrides).context("cannot load the configuration")?;
             block_on(async move {

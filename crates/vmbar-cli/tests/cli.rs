@@ -276,6 +276,31 @@ fn inspect_reports_the_corpus_answers() {
     assert_eq!(run(vmbar().args(["inspect", "neighbours", "-", "--mac", "zz"]).stdin(Stdio::null())).status.code(), Some(2));
 }
 
+#[test]
+fn inspect_leases_never_presents_the_stale_mac_lease_of_a_duid_client() {
+    // macOS 15 bootpd (vfkit #242): `nixos` holds a newer lease under a DUID client id, its MAC
+    // an older one. --mac alone: the MAC-keyed lease is superseded (its own hostname says so),
+    // nothing is current. --name nixos: the DUID-keyed lease is. --at judges expiry.
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../vmbar-engine/tests/fixtures/dhcpd_leases-macos15-duid-current-stale-mac-constructed.txt");
+    let inspect = |args: &[&str]| -> Value {
+        let out = run(vmbar().args(["inspect", "leases"]).arg(&file).args(args));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    };
+    let v = inspect(&["--mac", "f6:25:e2:48:58:1e"]);
+    assert_eq!(v["ipv4"], Value::Null, "the stale MAC-keyed lease .29 is not current: {v}");
+    assert!(!v["ipv4_all"].as_array().is_some_and(|a| a.contains(&Value::from("192.168.64.29"))), "{v}");
+    let v = inspect(&["--mac", "f6:25:e2:48:58:1e", "--name", "nixos"]);
+    assert_eq!(v["ipv4"], "192.168.64.30", "{v}");
+    let v = inspect(&["--mac", "52:54:00:a1:b2:c3"]);
+    assert_eq!(v["ipv4"], "192.168.64.41", "the DUID-LL lease embeds the MAC and is newer: {v}");
+    let v = inspect(&["--mac", "f6:25:e2:48:58:1e", "--name", "nixos", "--at", "2025-01-11T19:00:00Z"]);
+    assert_eq!(v["ipv4"], "192.168.64.30", "{v}");
+    let v = inspect(&["--mac", "f6:25:e2:48:58:1e", "--name", "nixos", "--at", "2025-01-11T19:00:37Z"]);
+    assert_eq!(v["ipv4"], Value::Null, "expired at 0x6782bfd4 = 19:00:36 UTC: {v}");
+    assert_eq!(run(vmbar().args(["inspect", "leases"]).arg(&file).args(["--at", "yesterday"])).status.code(), Some(2));
+}
+
 // ---------------------------------------------------------------------------
 // Privileged: a fake VM on a veth pair in network namespaces of our own.
 

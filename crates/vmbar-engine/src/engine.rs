@@ -310,13 +310,9 @@ impl Engine {
             if s.sources.leases {
                 let host = l.entry.as_ref().and_then(|e| e.hostname.clone()).unwrap_or_else(|| l.name.clone());
                 for lf in &leases {
-                    if let Some(mac) = l.mac {
-                        for lease in lf.for_mac(mac, unix_now) {
-                            push(lease.ip, Source::Leases, &mut cands);
-                        }
-                    }
-                    // by hostname: weaker (a client id may have replaced the MAC), still needs confirmation
-                    for lease in lf.for_name(&host, unix_now) {
+                    // The lease rule (LeaseFile::decide): only the VM's current lease, by MAC, DUID or
+                    // name; superseded and expired leases never become candidates.
+                    if let Some(lease) = lf.decide(l.mac, Some(&host), Some(unix_now)).current {
                         push(lease.ip, Source::Leases, &mut cands);
                     }
                 }

@@ -16,7 +16,12 @@
 //! UTF-8 use `String::from_utf8_lossy` (all fields read are ASCII). Records
 //! that cannot be read are counted in [`LeaseFile::skipped`], never guessed.
 //! Only IPv4 leases are returned; IPv6 lease records are counted as skipped.
+//!
+//! Which lease is a VM's current one is decided in one place,
+//! [`LeaseFile::decide`] (the engine and `vmbar inspect leases` call it);
+//! [`LeaseFile::for_mac`] and [`LeaseFile::for_name`] are plain lookups.
 
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use chrono::{NaiveDateTime, TimeZone};
@@ -86,7 +91,8 @@ pub struct LeaseFile {
 }
 
 impl LeaseFile {
-    /// Active leases (see [`Lease::is_active`]) whose `mac` is `mac`, newest
+    /// A plain lookup, not the lease rule (that is [`LeaseFile::decide`]):
+    /// active leases (see [`Lease::is_active`]) whose `mac` is `mac`, newest
     /// first: infinite/unknown expiry first, then latest expiry; ties keep the
     /// later record first (a later log line or file entry is the newer one).
     pub fn for_mac(&self, mac: MacAddr, now: i64) -> Vec<&Lease> {
@@ -106,29 +112,131 @@ impl LeaseFile {
         }))
     }
 
-    /// Active leases that may belong to the VM with NIC `mac` and name
-    /// `name`, newest first: those keyed by `mac` (as [`LeaseFile::for_mac`])
-    /// plus leases keyed by a DUID client id (`mac: None`, e.g. macOS 15
-    /// bootpd `hw_address=ff,…`) whose DUID embeds `mac` ([`Lease::duid_mac`])
-    /// or whose hostname is `name`. A guest that switched to a DUID client id
-    /// leaves its old MAC-keyed lease behind, so when a DUID-keyed result
-    /// comes first the MAC-keyed one is stale. DUID matches are weaker
-    /// evidence (cloned images share DUIDs and names): callers should confirm
-    /// them with the neighbour table before trusting them.
-    pub fn for_vm(&self, mac: MacAddr, name: Option<&str>, now: i64) -> Vec<&Lease> {
+    /// The lease rule: which of this file's leases is the VM's current one.
+    /// The engine (candidates) and `vmbar inspect leases` both call this and
+    /// nothing else, so they cannot disagree.
+    ///
+    /// `mac` is the VM NIC's MAC, `name` its name or hostname (ASCII
+    /// case-insensitive, whole name, trailing dot ignored; blank = none), and
+    /// `now` the time (Unix seconds) at which expiry is judged; `None` does not
+    /// judge expiry (a captured file read later), supersession is always judged.
+    ///
+    /// A lease is **the VM's** ([`LeaseMatch`]) when it is keyed by `mac`
+    /// (hardware address or `01:`+MAC client id), or keyed by a DUID client id
+    /// (`mac: None`) whose DUID-LLT/DUID-LL embeds `mac` ([`Lease::duid_mac`]),
+    /// or keyed by a DUID client id and its hostname is `name`. A lease keyed
+    /// by another MAC is another NIC's and never the VM's (when `mac` is `None`,
+    /// the name alone decides).
+    ///
+    /// Each of the VM's leases then gets one [`LeaseVerdict`]:
+    /// - [`Superseded`](LeaseVerdict::Superseded): it is keyed by a MAC and a
+    ///   strictly newer lease (later expiry; for a dnsmasq log, a later line)
+    ///   carries the same hostname under a DUID client id (no MAC). This is
+    ///   macOS 15 bootpd's pattern (vfkit #242, Tart's FAQ): the guest now sends
+    ///   a DUID client id, and its MAC still keys the lease of an earlier boot.
+    ///   The lease's own hostname says it, so no `name` is needed. A newer lease
+    ///   of another MAC with the same hostname does not supersede (another NIC,
+    ///   e.g. a clone that kept the template's hostname);
+    /// - [`Expired`](LeaseVerdict::Expired): `now` is given and
+    ///   [`Lease::is_active`] is false;
+    /// - [`Current`](LeaseVerdict::Current): the newest of the rest (infinite
+    ///   expiry first, then latest expiry; ties go to the MAC-keyed one, then
+    ///   the DUID-embedded one, then the later record), which
+    ///   [`LeaseDecision::current`] returns, unless it is older than a lease
+    ///   that superseded one of the VM's (the guest uses that client id now,
+    ///   so everything it held before is stale): then nothing is current
+    ///   unless that newer lease is itself the VM's (by name or DUID);
+    /// - [`Older`](LeaseVerdict::Older): the rest (an earlier lease of the
+    ///   same VM, e.g. its MAC-keyed lease once a DUID-keyed one embedding the
+    ///   same MAC is newer).
+    ///
+    /// Name and DUID matches are weaker evidence than the MAC (cloned images
+    /// share DUIDs and hostnames): the engine still confirms the current
+    /// lease's address with a probe and the neighbour table.
+    pub fn decide(&self, mac: Option<MacAddr>, name: Option<&str>, now: Option<i64>) -> LeaseDecision<'_> {
         let name = name.map(|n| n.trim().trim_end_matches('.')).filter(|n| !n.is_empty());
-        newest_first(self.leases.iter().filter(|l| {
-            if !l.is_active(now) {
-                return false;
+        let same_host = |l: &Lease, n: &str| l.hostname.as_deref().is_some_and(|h| h.trim_end_matches('.').eq_ignore_ascii_case(n));
+        let mut mine: Vec<(usize, &Lease, LeaseMatch)> = Vec::new();
+        for (i, l) in self.leases.iter().enumerate() {
+            let by = match (l.mac, mac) {
+                (Some(m), Some(want)) if m == want => Some(LeaseMatch::Mac),
+                (Some(_), Some(_)) => None,
+                (None, Some(want)) if l.duid_mac == Some(want) => Some(LeaseMatch::DuidMac),
+                (_, _) => name.filter(|n| same_host(l, n)).map(|_| LeaseMatch::Name),
+            };
+            if let Some(by) = by {
+                mine.push((i, l, by));
             }
-            match l.mac {
-                Some(m) => m == mac,
-                None => {
-                    l.duid_mac == Some(mac)
-                        || name.is_some_and(|n| l.hostname.as_deref().is_some_and(|h| h.trim_end_matches('.').eq_ignore_ascii_case(n)))
+        }
+        let newer = |(ia, a): (usize, &Lease), (ib, b): (usize, &Lease)| match (a.expires, b.expires) {
+            (Some(x), Some(y)) => x > y,
+            (None, None) => a.format == LeaseFormat::DnsmasqLog && b.format == LeaseFormat::DnsmasqLog && ia > ib,
+            _ => false,
+        };
+        // Per hostname (and expiry known or not), the newest DUID-keyed lease and the newest one
+        // under a different client id: enough to find, in one pass, the newest lease that carries
+        // a hostname under a client id other than a given one (linear, whatever the file holds).
+        type Top2<'a> = [Option<(usize, &'a Lease)>; 2];
+        let mut duid_by_host: HashMap<(String, bool), Top2<'_>> = HashMap::new();
+        if self.leases.iter().any(|l| l.mac.is_some() && l.hostname.is_some()) {
+            for (i, l) in self.leases.iter().enumerate() {
+                let (None, Some(h)) = (l.mac, l.hostname.as_deref()) else { continue };
+                let key = |(j, x): (usize, &Lease)| (x.expires, j);
+                let top = duid_by_host.entry((h.trim_end_matches('.').to_ascii_lowercase(), l.expires.is_some())).or_default();
+                match top[0] {
+                    None => top[0] = Some((i, l)),
+                    Some(first) if key((i, l)) > key(first) => {
+                        if first.1.client_id != l.client_id {
+                            top[1] = Some(first);
+                        }
+                        top[0] = Some((i, l));
+                    }
+                    Some(first) => {
+                        if first.1.client_id != l.client_id && top[1].is_none_or(|second| key((i, l)) > key(second)) {
+                            top[1] = Some((i, l));
+                        }
+                    }
                 }
             }
-        }))
+        }
+        let mut judged: Vec<(usize, JudgedLease<'_>)> = Vec::with_capacity(mine.len());
+        let mut displaced_by: Option<(usize, &Lease)> = None;
+        for (i, l, by) in mine {
+            let superseded_by = match (l.mac, l.hostname.as_deref()) {
+                (Some(_), Some(h)) => duid_by_host
+                    .get(&(h.trim_end_matches('.').to_ascii_lowercase(), l.expires.is_some()))
+                    .and_then(|top| top.iter().flatten().find(|(_, s)| s.client_id != l.client_id).copied())
+                    .filter(|&(j, s)| newer((j, s), (i, l))),
+                _ => None,
+            };
+            let verdict = match superseded_by {
+                Some((j, s)) => {
+                    if displaced_by.is_none_or(|(k, d)| newer((j, s), (k, d))) {
+                        displaced_by = Some((j, s));
+                    }
+                    LeaseVerdict::Superseded { by: s }
+                }
+                None if now.is_some_and(|t| !l.is_active(t)) => LeaseVerdict::Expired,
+                None => LeaseVerdict::Older,
+            };
+            judged.push((i, JudgedLease { lease: l, matched: by, verdict }));
+        }
+        // Newest first: infinite, then latest expiry, then the stronger match, then the later record.
+        judged.sort_by(|(ia, a), (ib, b)| {
+            let key = |i: usize, j: &JudgedLease<'_>| (j.lease.expires.is_none(), j.lease.expires.unwrap_or(i64::MIN), std::cmp::Reverse(j.matched), i);
+            key(*ib, b).cmp(&key(*ia, a))
+        });
+        // `displaced_by`, the newest lease that displaced one of the VM's: the VM holds its
+        // address under that client id now, so none of its leases older than it can be current.
+        let mut current = None;
+        for (i, j) in judged.iter_mut() {
+            let after_displacement = displaced_by.is_none_or(|(k, d)| std::ptr::eq(d, j.lease) || newer((*i, j.lease), (k, d)));
+            if current.is_none() && j.verdict == LeaseVerdict::Older && after_displacement {
+                j.verdict = LeaseVerdict::Current;
+                current = Some(j.lease);
+            }
+        }
+        LeaseDecision { current, leases: judged.into_iter().map(|(_, j)| j).collect() }
     }
 
     /// The distinct IPv4 addresses of [`LeaseFile::for_mac`], newest first.
@@ -142,6 +250,76 @@ impl LeaseFile {
         }
         out
     }
+}
+
+/// How a lease was tied to the VM in [`LeaseFile::decide`], strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LeaseMatch {
+    /// Keyed by the VM's MAC (hardware address, or an `01:`+MAC client id).
+    Mac,
+    /// Keyed by a DUID client id (no MAC) whose DUID-LLT/DUID-LL embeds the VM's MAC.
+    DuidMac,
+    /// Keyed by a DUID client id (or any key when the VM's MAC is unknown) with the VM's name as hostname.
+    Name,
+}
+
+impl LeaseMatch {
+    /// `mac`, `duid_mac` or `name` (the `vmbar inspect leases` JSON spelling).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaseMatch::Mac => "mac",
+            LeaseMatch::DuidMac => "duid_mac",
+            LeaseMatch::Name => "name",
+        }
+    }
+}
+
+/// What [`LeaseFile::decide`] made of one of the VM's leases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseVerdict<'a> {
+    /// The VM's newest lease that is neither superseded nor expired.
+    Current,
+    /// Neither superseded nor expired, but a newer lease of the VM is current.
+    Older,
+    /// A MAC-keyed lease displaced by `by`, a newer lease of the same hostname under a DUID client id.
+    Superseded {
+        /// The newer lease (the newest one when several qualify).
+        by: &'a Lease,
+    },
+    /// Expired at the `now` given to [`LeaseFile::decide`].
+    Expired,
+}
+
+impl LeaseVerdict<'_> {
+    /// `current`, `older`, `superseded` or `expired` (the `vmbar inspect leases` JSON spelling).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            LeaseVerdict::Current => "current",
+            LeaseVerdict::Older => "older",
+            LeaseVerdict::Superseded { .. } => "superseded",
+            LeaseVerdict::Expired => "expired",
+        }
+    }
+}
+
+/// One of the VM's leases with how it matched and its verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JudgedLease<'a> {
+    /// The lease (borrowed from the [`LeaseFile`]).
+    pub lease: &'a Lease,
+    /// How it was tied to the VM.
+    pub matched: LeaseMatch,
+    /// What the rule made of it.
+    pub verdict: LeaseVerdict<'a>,
+}
+
+/// The outcome of [`LeaseFile::decide`] for one VM and one lease file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LeaseDecision<'a> {
+    /// The VM's current lease, if any: never an expired (when judged) or superseded one.
+    pub current: Option<&'a Lease>,
+    /// Every lease tied to the VM, newest first (see [`LeaseFile::decide`] for the order), each with its verdict.
+    pub leases: Vec<JudgedLease<'a>>,
 }
 
 fn newest_first<'a>(it: impl Iterator<Item = &'a Lease>) -> Vec<&'a Lease> {
@@ -515,11 +693,52 @@ mod tests {
         assert_eq!(f.leases.len(), 4);
         let m = mac("52:54:00:aa:bb:cc");
         assert_eq!(ips(&f.for_mac(m, 0)), [v4("192.168.64.7")], "MAC lookup sees only the old lease");
-        let vm = f.for_vm(m, Some("VM1"), 0);
-        assert_eq!(ips(&vm), [v4("192.168.64.20"), v4("192.168.64.7"), v4("192.168.64.21")], "DUID-keyed by name and by DUID-LL MAC; never another MAC's lease");
-        assert_eq!(vm[0].mac, None);
-        assert_eq!(ips(&f.for_vm(m, None, 0)), [v4("192.168.64.7"), v4("192.168.64.21")]);
-        assert_eq!(ips(&f.for_vm(m, Some("vm1"), 0x6700a000)), Vec::<Ipv4Addr>::new(), "all expired");
+        let verdicts = |d: &LeaseDecision<'_>| d.leases.iter().map(|j| (j.lease.ip, j.matched, j.verdict.as_str())).collect::<Vec<_>>();
+        let d = f.decide(Some(m), Some("VM1"), Some(0));
+        assert_eq!(d.current.map(|l| l.ip), Some(v4("192.168.64.20")), "the DUID-keyed lease of the VM's name is newer");
+        assert_eq!(
+            verdicts(&d),
+            [(v4("192.168.64.20"), LeaseMatch::Name, "current"), (v4("192.168.64.7"), LeaseMatch::Mac, "superseded"), (v4("192.168.64.21"), LeaseMatch::DuidMac, "older")],
+            "never another MAC's lease (.22)"
+        );
+        assert!(matches!(d.leases[1].verdict, LeaseVerdict::Superseded { by } if by.ip == v4("192.168.64.20")));
+        // Without a name the MAC lease's own hostname supersedes it, and the DUID-LL lease .21 is
+        // older than the superseding lease: nothing is current.
+        let d = f.decide(Some(m), None, Some(0));
+        assert_eq!(d.current, None);
+        assert_eq!(verdicts(&d), [(v4("192.168.64.7"), LeaseMatch::Mac, "superseded"), (v4("192.168.64.21"), LeaseMatch::DuidMac, "older")]);
+        // Expiry judged: all expired; the superseded one stays superseded.
+        let d = f.decide(Some(m), Some("vm1"), Some(0x6700a000));
+        assert_eq!(d.current, None);
+        assert_eq!(verdicts(&d).iter().map(|v| v.2).collect::<Vec<_>>(), ["expired", "superseded", "expired"]);
+        // Expiry not judged: the same as at time 0.
+        assert_eq!(f.decide(Some(m), Some("vm1"), None).current.map(|l| l.ip), Some(v4("192.168.64.20")));
+        // Another MAC's newer lease of the same hostname does not supersede: .22 is dd:ee:ff's own.
+        let d = f.decide(Some(mac("52:54:00:dd:ee:ff")), None, None);
+        assert_eq!(verdicts(&d), [(v4("192.168.64.22"), LeaseMatch::Mac, "current")]);
+        // The MAC unknown: the name alone decides, any key.
+        assert_eq!(f.decide(None, Some("vm1"), None).current.map(|l| l.ip), Some(v4("192.168.64.22")));
+        assert_eq!(f.decide(None, None, None), LeaseDecision::default());
+    }
+
+    #[test]
+    fn decide_is_linear_in_the_file() {
+        // 200 000 leases of one MAC and hostname (a quadratic supersession search would not
+        // finish), then DUID-keyed leases of that hostname: one newer than all but the last.
+        let mut t = String::new();
+        for i in 0..200_000u32 {
+            let [_, a, b, c] = (0x0a00_0000u32 + i + 1).to_be_bytes();
+            t.push_str(&format!("{{\n\tname=h\n\tip_address=10.{a}.{b}.{c}\n\thw_address=1,52:54:0:0:0:1\n\tidentifier=1,52:54:0:0:0:1\n\tlease={:#x}\n}}\n", 1_000_000 + i));
+        }
+        t.push_str("{\n\tname=H.\n\tip_address=192.168.64.99\n\thw_address=ff,1:2:3:4:0:2:0:0:ab:11:1:2:3:4:5:6:7:8\n\tlease=0xf4240\n}\n");
+        t.push_str("{\n\tname=h\n\tip_address=192.168.64.98\n\thw_address=ff,1:2:3:4:0:2:0:0:ab:11:1:2:3:4:5:6:7:9\n\tlease=0xf4250\n}\n");
+        let f = parse(&t);
+        assert_eq!(f.leases.len(), 200_002);
+        let d = f.decide(Some(mac("52:54:00:00:00:01")), None, None);
+        let superseded = d.leases.iter().filter(|j| matches!(j.verdict, LeaseVerdict::Superseded { by } if by.ip == v4("192.168.64.98"))).count();
+        assert_eq!(superseded, 16, "the leases expiring before 0xf4250 (1 000 016) are superseded by the newer DUID lease");
+        assert_eq!(d.current.map(|l| l.expires), Some(Some(1_199_999)), "the newest MAC-keyed lease is newer than every DUID-keyed one");
+        assert_eq!(f.decide(Some(mac("52:54:00:00:00:01")), Some("h"), None).current.map(|l| l.expires), Some(Some(1_199_999)));
     }
 
     #[test]

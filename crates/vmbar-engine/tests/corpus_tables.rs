@@ -238,6 +238,11 @@ fn check_leases(file: &str, f: &LeaseFile, label: &str) {
             only("52:54:00:9c:02:d7", "192.168.64.6");
             let by_name: Vec<Ipv4Addr> = f.for_name("primary", NOW_ACTIVE).iter().map(|l| l.ip).collect();
             assert_eq!(by_name, vec![ip("192.168.64.6"), ip("192.168.64.3")], "{ctx}: newest (0x61c92dad) first");
+            let current = |m: Option<&str>, name: Option<&str>| f.decide(m.map(mac), name, Some(NOW_ACTIVE)).current.map(|l| l.ip);
+            assert_eq!(current(Some("52:54:00:01:e7:a5"), None), Some(ip("192.168.64.4")), "{ctx}");
+            assert_eq!(current(Some("52:54:00:9c:02:d7"), Some("primary")), Some(ip("192.168.64.6")), "{ctx}");
+            assert_eq!(current(None, Some("primary")), Some(ip("192.168.64.6")), "{ctx}: by name, the newest");
+            assert_eq!(current(Some("52:54:00:9c:02:d7"), None), Some(ip("192.168.64.6")), "{ctx}");
             assert_eq!(f.leases.len(), 4, "{ctx}");
             assert!(f.skipped >= 1, "{ctx}: the dangling partial block is skipped");
             all_expired();
@@ -310,6 +315,33 @@ fn check_leases(file: &str, f: &LeaseFile, label: &str) {
             let inf = f.for_mac(mac("52:54:00:8a:61:30"), NOW_EXPIRED);
             assert_eq!(inf.len(), 1, "{ctx}: expiry 0 never expires");
             assert_eq!((inf[0].ip, inf[0].expires, inf[0].hostname.as_deref(), inf[0].client_id.as_deref()), (ip("192.168.122.46"), None, None, None), "{ctx}");
+        }
+        // Constructed from vfkit #242 and lima #3123 (tests/fixtures/README.md): macOS 15 bootpd.
+        "dhcpd_leases-macos15-duid-current-stale-mac-constructed.txt" => {
+            assert_eq!(f.format, Some(LeaseFormat::Bootpd), "{ctx}");
+            assert_eq!(f.leases.len(), 5, "{ctx}");
+            let current = |m: Option<&str>, name: Option<&str>, now: Option<i64>| f.decide(m.map(mac), name, now).current.map(|l| l.ip);
+            // The stale address is never current, whatever the name and the time.
+            for name in [None, Some("nixos"), Some("NIXOS."), Some("builder"), Some("")] {
+                for now in [None, Some(NOW_ACTIVE), Some(1_736_621_999), Some(NOW_EXPIRED)] {
+                    assert_ne!(current(Some("f6:25:e2:48:58:1e"), name, now), Some(ip("192.168.64.29")), "{ctx}: {name:?} at {now:?}");
+                }
+            }
+            // --mac alone: the MAC-keyed lease's own hostname shows it superseded; nothing is current.
+            assert_eq!(current(Some("f6:25:e2:48:58:1e"), None, None), None, "{ctx}");
+            let d = f.decide(Some(mac("f6:25:e2:48:58:1e")), None, None);
+            assert!(matches!(d.leases.as_slice(), [j] if j.lease.ip == ip("192.168.64.29") && matches!(j.verdict, leases::LeaseVerdict::Superseded { by } if by.ip == ip("192.168.64.30"))), "{ctx}: {d:?}");
+            // With the VM's name, the DUID-keyed lease is current while it is active.
+            assert_eq!(current(Some("f6:25:e2:48:58:1e"), Some("nixos"), None), Some(ip("192.168.64.30")), "{ctx}");
+            assert_eq!(current(Some("f6:25:e2:48:58:1e"), Some("nixos"), Some(1_736_621_999)), Some(ip("192.168.64.30")), "{ctx}: .29 expired, .30 not yet");
+            assert_eq!(current(Some("f6:25:e2:48:58:1e"), Some("nixos"), Some(0x6782_bfd4)), None, "{ctx}: expiry == now is expired");
+            // DUID-LL with the VM's MAC inside (no hostname) is newer than its MAC-keyed lease.
+            assert_eq!(current(Some("52:54:00:a1:b2:c3"), None, Some(NOW_ACTIVE)), Some(ip("192.168.64.41")), "{ctx}");
+            assert_eq!(current(Some("52:54:00:a1:b2:c3"), Some("web"), None), Some(ip("192.168.64.41")), "{ctx}");
+            // DUID-EN (systemd) carries no MAC: only the name finds lima's lease.
+            assert_eq!(current(Some("52:55:55:ba:82:85"), None, None), None, "{ctx}");
+            assert_eq!(current(None, Some("lima-test"), None), Some(ip("192.168.105.4")), "{ctx}");
+            assert!(f.leases.iter().filter(|l| l.mac.is_none()).all(|l| l.client_id.as_deref().is_some_and(|c| c.starts_with("ff,"))), "{ctx}");
         }
         other => panic!("no README expectation coded for lease sample {other}"),
     }
@@ -569,6 +601,19 @@ fn constructed_fixtures_and_their_variants() {
         check_leases(file, &f, "original");
         lease_variants(file, &text);
     }
+}
+
+/// The "done when" of issue #15: a macOS 15 bootpd file whose current lease is keyed by a DUID
+/// client id and whose stale lease carries the VM's MAC; the stale address is never current,
+/// in the original and in every generated variant.
+#[test]
+fn macos15_duid_lease_file_stale_mac_address_is_never_current() {
+    let file = "dhcpd_leases-macos15-duid-current-stale-mac-constructed.txt";
+    let text = read_fixture(file);
+    let f = parse_leases(&text);
+    assert_eq!(f.skipped, 0, "{file}");
+    check_leases(file, &f, "original");
+    lease_variants(file, &text);
 }
 
 fn neighbour_variants(file: &str, text: &str) {

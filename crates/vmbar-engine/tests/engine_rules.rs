@@ -772,3 +772,39 @@ async fn registry_write_backs_of_a_rebooting_guest_are_rate_limited() {
     }
     assert_eq!(reg(), before, "a rebooting guest rewrote the registry more than once a minute");
 }
+
+/// The constructed macOS 15 lease file (tests/fixtures), with its expiries moved to `now +
+/// offset` so that every lease is active: the DUID-keyed `nixos` lease (.30) an hour ahead,
+/// the MAC-keyed `nixos` lease (.29) 58 s before it, as in vfkit #242.
+fn macos15_leases(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dhcpd_leases-macos15-duid-current-stale-mac-constructed.txt")).unwrap_or_else(|e| panic!("{e}"));
+    let now = now_secs() as i64;
+    let text = text.replace("lease=0x6782bfd4", &format!("lease={:#x}", now + 3600)).replace("lease=0x6782bf9a", &format!("lease={:#x}", now + 3542));
+    let p = dir.join("dhcpd_leases");
+    std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+    p
+}
+
+#[tokio::test]
+async fn macos15_duid_keyed_lease_makes_the_old_mac_lease_stale() {
+    // vfkit #242: bootpd keys the guest's current lease by its DUID client id (no MAC); its MAC
+    // still keys an older lease of the same hostname. That older address is never a candidate
+    // (nor probed); the VM named like the lease's hostname gets the DUID-keyed lease.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let leases = macos15_leases(dir.path());
+    let vm_mac = "f6:25:e2:48:58:1e";
+    for (name, want) in [("nixos", Some(ip("192.168.64.30"))), ("builder", None)] {
+        let reg = format!(r#"{{"vms": {{"{name}": {{"mac_address": "{vm_mac}"}}}}}}"#);
+        let paths = vec![leases.clone()];
+        let mut t = setup(&reg, move |s| {
+            s.sources.dns = false;
+            s.lease_paths = paths;
+        });
+        t.vm(name, 100, vm_mac, "");
+        let r = t.row(name).await;
+        let r = if r.candidate.is_none() { t.row(name).await } else { r };
+        assert_eq!(r.candidate.map(|c| c.ipv4), want, "{name}: the stale MAC-keyed lease .29 is never the candidate: {r:?}");
+        assert_eq!(r.ipv4, None, "{r:?}");
+        assert!(!t.world.probed.lock().unwrap_or_else(|e| e.into_inner()).contains(&ip("192.168.64.29")), "{name}: the superseded lease's address was probed");
+    }
+}
