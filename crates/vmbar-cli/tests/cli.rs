@@ -221,6 +221,43 @@ fn exit_codes() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a regular file"));
 }
 
+/// Issue #16: whatever the registry says, `status --json` reports only portable user names
+/// (the refused ones as `invalid_ssh_user` notes), and a config `ssh_user` outside the set is a
+/// config error (exit 1) naming the key.
+#[test]
+fn status_json_never_reports_an_ssh_user_outside_the_portable_set() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let vms = tmp.path();
+    let bad = ["x\u{15}touch /tmp/pwned;#", "\\';touch /tmp/pwned;#", "$(touch /tmp/pwned)", "`id`", "a\nb", "-oProxyCommand=x", "o'brien", "ünï"];
+    let mut entries = serde_json::Map::new();
+    for (i, u) in bad.iter().enumerate() {
+        vm_dir(vms, &format!("vm{i}"));
+        entries.insert(format!("vm{i}"), serde_json::json!({"ssh_user": u}));
+    }
+    entries.insert("good".into(), serde_json::json!({"ssh_user": "jane@corp.example"}));
+    std::fs::write(vms.join("registry.json"), serde_json::json!({"vms": entries}).to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let rows = json_status(vms, &[]);
+    let portable = |u: &str| !u.is_empty() && u.len() <= 64 && !u.starts_with('-') && u.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b));
+    for r in &rows {
+        if let Some(u) = r["ssh_user"].as_str() {
+            assert!(portable(u), "status --json reported ssh_user {u:?}: {r}");
+        }
+    }
+    for i in 0..bad.len() {
+        let r = row(&rows, &format!("vm{i}"));
+        assert_eq!(r["ssh_user"], Value::Null, "{r}");
+        assert_eq!(r["notes"][0]["code"], "invalid_ssh_user", "{r}");
+    }
+    assert_eq!(row(&rows, "good")["ssh_user"], "jane@corp.example");
+    assert_eq!(row(&rows, "good")["notes"], serde_json::json!([]));
+    let cfg = vms.join("user.toml");
+    std::fs::write(&cfg, "ssh_user = \"x\\u0015touch /tmp/pwned;#\"\n[sources]\ndns = false\n").unwrap_or_else(|e| panic!("{e}"));
+    let out = run(vmbar().arg("--config").arg(&cfg).arg("--vms-dir").arg(vms).args(["status", "--json"]));
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ssh_user") && err.contains("not a user name"), "{err}");
+}
+
 #[test]
 fn terminal_and_json_output_never_carry_raw_control_bidi_or_c1_characters() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
