@@ -1,6 +1,8 @@
 //! When to send a desktop notification: "NAME is ready" once per boot when a VM reaches
-//! `running`, "NAME stopped" when it goes from booting or running to stopped. Pure: it only reads
-//! the engine's events and reports, so the rule is tested without a notification server.
+//! `running`, "NAME stopped" when it goes from booting or running to stopped, "NAME has a new
+//! address: IP" once per change of the confirmed address inside one boot (a second console table,
+//! a new DHCP lease: issue #9 case 6). Pure: it only reads the engine's events and reports, so the
+//! rule is tested without a notification server.
 //!
 //! Once per boot is keyed by the engine's [`BootId`] (QEMU pid + start time + guest boot offset):
 //! an SSH flap (running -> booting -> running in the same boot) does not notify again, a reboot
@@ -10,8 +12,10 @@
 //! A guest can fake reboots (a kernel banner on its console is a new boot): "ready" is sent at
 //! most once a minute per VM (`vmbar_engine::rate`, the same rule as the registry write-back);
 //! a boot that reaches running inside that minute is remembered as announced, never sent later.
+//! A guest can print new tables too: "new address" has its own limit of one a minute per VM.
 
 use std::collections::HashMap;
+use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use vmbar_engine::rate::RateLimit;
@@ -24,6 +28,8 @@ pub enum Kind {
     Ready,
     /// The VM went from booting or running to stopped.
     Stopped,
+    /// The confirmed IPv4 of a booting or running VM changed inside one boot.
+    NewAddress,
 }
 
 /// One notification to send.
@@ -33,9 +39,10 @@ pub struct Notice {
     pub kind: Kind,
     /// The VM's name.
     pub name: String,
-    /// "fargo is ready" / "fargo stopped".
+    /// "fargo is ready" / "fargo stopped" / "fargo has a new address: 192.168.1.61".
     pub title: String,
-    /// Ready: the confirmed IPv4 and the ssh command on two lines. Stopped: the last status.
+    /// Ready and new address: the confirmed IPv4 and the ssh command on two lines. Stopped: the
+    /// last status.
     pub body: String,
 }
 
@@ -46,6 +53,10 @@ pub struct NotifyRule {
     announced: HashMap<String, Option<BootId>>,
     /// "Ready" notices per VM: one a minute.
     ready_limit: HashMap<String, RateLimit>,
+    /// The last confirmed IPv4 each VM's events carried, with its boot.
+    addresses: HashMap<String, (Option<BootId>, Ipv4Addr)>,
+    /// "New address" notices per VM: one a minute.
+    address_limit: HashMap<String, RateLimit>,
 }
 
 impl NotifyRule {
@@ -77,6 +88,31 @@ impl NotifyRule {
     ) -> Vec<Notice> {
         let mut out = Vec::new();
         for ev in events {
+            // A new confirmed address in the same boot while the status stays up (booting or
+            // running): once per change. A new boot's address is not a change (its "ready" says it).
+            let before = match ev.ipv4 {
+                Some(ip) => self.addresses.insert(ev.name.clone(), (ev.boot, ip)),
+                None => self.addresses.remove(&ev.name),
+            };
+            if let (Some(from), Some(ip), Some((boot, old))) = (ev.from, ev.ipv4, before) {
+                if from == ev.to && matches!(ev.to, Status::Booting | Status::Running) && boot == ev.boot && old != ip {
+                    if !self.address_limit.entry(ev.name.clone()).or_default().allow_at(now) {
+                        continue; // a guest printing table after table: at most one a minute
+                    }
+                    let vm = vms.iter().find(|v| v.name == ev.name);
+                    let mut lines = vec![ip.to_string()];
+                    if let Some(cmd) = vm.filter(|v| v.ipv4 == Some(ip)).and_then(&ssh_command) {
+                        lines.push(cmd);
+                    }
+                    out.push(Notice {
+                        kind: Kind::NewAddress,
+                        name: ev.name.clone(),
+                        title: format!("{} has a new address: {ip}", ev.name),
+                        body: lines.join("\n"),
+                    });
+                    continue;
+                }
+            }
             match (ev.from, ev.to) {
                 // First sighting (app start, or a VM that appeared): remember, never notify.
                 (None, Status::Running) => {
@@ -222,6 +258,40 @@ mod tests {
         assert!(r.observe(&[stop(Status::Initializing)], &vms, ssh).is_empty());
         assert!(r.observe(&[stop(Status::Missing)], &vms, ssh).is_empty());
         assert!(r.observe(&[ev("fargo", None, Status::Stopped, None)], &vms, ssh).is_empty());
+    }
+
+    #[test]
+    fn a_new_address_in_the_same_boot_is_notified_once_per_change() {
+        // Issue #9 case 6: a second table or a new lease inside one boot.
+        let mut r = NotifyRule::new();
+        let b = boot(42, None);
+        let at = |from, to, ip: &str| StatusEvent { ipv4: ip.parse().ok(), ..ev("fargo", from, to, b) };
+        let vms = [vm("fargo", Status::Running, Some("192.168.1.61"))];
+        r.observe(&[at(None, Status::Initializing, "")], &vms, ssh);
+        r.observe(&[at(Some(Status::Initializing), Status::Booting, "192.168.1.51")], &vms, ssh);
+        assert_eq!(r.observe(&[at(Some(Status::Booting), Status::Running, "192.168.1.51")], &vms, ssh).len(), 1, "ready");
+        let n = r.observe(&[at(Some(Status::Running), Status::Running, "192.168.1.61")], &vms, ssh);
+        assert_eq!(
+            n,
+            [Notice {
+                kind: Kind::NewAddress,
+                name: "fargo".into(),
+                title: "fargo has a new address: 192.168.1.61".into(),
+                body: "192.168.1.61\nssh ubuntu@192.168.1.61".into()
+            }]
+        );
+        // the same address again (a repeated line): nothing; another change inside the minute: not
+        // sent (a guest printing table after table), a minute later: sent
+        assert!(r.observe(&[at(Some(Status::Running), Status::Running, "192.168.1.61")], &vms, ssh).is_empty());
+        assert!(r.observe(&[at(Some(Status::Running), Status::Running, "192.168.1.71")], &vms, ssh).is_empty());
+        let later = Instant::now() + vmbar_engine::rate::GUEST_TRIGGERED_INTERVAL;
+        assert_eq!(r.observe_at(&[at(Some(Status::Running), Status::Running, "192.168.1.81")], &vms, ssh, later).len(), 1);
+        // a new boot with a new address is a "ready", not a "new address"
+        let b2 = boot(43, None);
+        let later = later + vmbar_engine::rate::GUEST_TRIGGERED_INTERVAL;
+        r.observe_at(&[StatusEvent { ipv4: None, ..ev("fargo", Some(Status::Running), Status::Initializing, b2) }], &vms, ssh, later);
+        let n = r.observe_at(&[StatusEvent { ipv4: "192.168.1.91".parse().ok(), ..ev("fargo", Some(Status::Initializing), Status::Running, b2) }], &vms, ssh, later);
+        assert_eq!(n.iter().map(|n| n.kind).collect::<Vec<_>>(), [Kind::Ready]);
     }
 
     #[test]
