@@ -920,6 +920,8 @@ pub struct ConsoleTail {
     process: Option<(u32, u64)>,
     /// How many times the file was read afresh after its first read.
     rereads: u64,
+    /// When the file was last read (Unix seconds).
+    last_read: Option<f64>,
 }
 
 /// Bytes kept of the file's head and of the bytes before the read offset, to notice a rewrite.
@@ -928,7 +930,7 @@ pub const FINGERPRINT_BYTES: usize = 1024;
 impl ConsoleTail {
     /// A reader that starts `tail_bytes` (bytes) before the end of the file.
     pub fn new(tail_bytes: u64) -> Self {
-        ConsoleTail { tail_bytes: tail_bytes.max(4096), identity: None, parser: ConsoleParser::new(), mtime: None, head: Vec::new(), behind: Vec::new(), seen: None, process: None, rereads: 0 }
+        ConsoleTail { tail_bytes: tail_bytes.max(4096), identity: None, parser: ConsoleParser::new(), mtime: None, head: Vec::new(), behind: Vec::new(), seen: None, process: None, rereads: 0, last_read: None }
     }
 
     /// The parser's current state.
@@ -944,12 +946,16 @@ impl ConsoleTail {
     }
 
     /// Ties the following reads to the QEMU process `(pid, start time in Unix
-    /// seconds)` (`None`: no live process). When another process replaces the one
-    /// the earlier bytes were read for, everything read so far predates it
-    /// ([`ConsoleParser::fence`]). Call before [`Self::update`].
+    /// seconds)` (`None`: no live process, which changes nothing). When another
+    /// process than the last one appears (also the first one after reads made while
+    /// the VM was stopped) and it started after the last read, everything read so far
+    /// predates it ([`ConsoleParser::fence`]). The same process seen again after a
+    /// moment without one (a liveness read that failed) fences nothing.
+    /// Call before [`Self::update`].
     pub fn set_process(&mut self, process: Option<(u32, u64)>) {
         if let Some(p) = process {
-            if self.process.is_some_and(|old| old != p) && self.identity.is_some() {
+            let read_before = self.last_read.is_some_and(|t| t < p.1 as f64);
+            if self.process != Some(p) && self.identity.is_some() && read_before {
                 self.parser.fence();
             }
             self.process = Some(p);
@@ -997,6 +1003,7 @@ impl ConsoleTail {
         let age = self.process_age();
         self.parser.set_uptime_limit(age);
         if self.identity == Some(ident) && self.seen == Some(seen) {
+            self.last_read = now_secs();
             return Ok(true); // nothing changed since the last read
         }
         let mut file = File::open(path)?;
@@ -1030,6 +1037,7 @@ impl ConsoleTail {
         }
         self.remember_fingerprint(&mut file)?;
         self.seen = Some(seen);
+        self.last_read = now_secs();
         Ok(true)
     }
 
@@ -1102,6 +1110,10 @@ fn file_identity(_meta: &std::fs::Metadata) -> (u64, u64) {
     (0, 0)
 }
 
+fn now_secs() -> Option<f64> {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_secs_f64())
+}
+
 fn mtime_nanos(meta: &std::fs::Metadata) -> Option<i128> {
     let t = meta.modified().ok()?;
     Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos() as i128)
@@ -1116,6 +1128,7 @@ pub(crate) fn mtime_secs(meta: &std::fs::Metadata) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write as _;
 
     fn mac(s: &str) -> MacAddr {
         s.parse().unwrap_or(MacAddr::ZERO)
@@ -1498,6 +1511,32 @@ Apr 08 07:12:01 ubuntu cloud-init[612]: Cloud-init v. 25.2 running 'init' at Wed
         assert!(std::fs::metadata(&path)?.len() > (MODERN.len() + FINISHED.len()) as u64);
         tail.update(&path)?;
         assert!(tail.parser().current().table.is_none(), "the rewritten console's old table was kept: {:?}", tail.parser().current());
+        Ok(())
+    }
+
+    #[test]
+    fn bytes_read_before_a_new_qemu_started_never_count() -> Result<(), Box<dyn std::error::Error>> {
+        // Issue #9 case 4, for a reader that follows the console: a new QEMU (started after the
+        // last read) on an appended log; its first lines carry no boundary at all.
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("console.log");
+        std::fs::write(&path, format!("{MODERN}{FINISHED}"))?;
+        let now = now_secs().unwrap_or(0.0) as u64;
+        let mut tail = ConsoleTail::new(1 << 20);
+        tail.set_process(Some((100, now - 600)));
+        tail.update(&path)?;
+        assert!(tail.parser().current().table.is_some());
+        // the same process after a failed liveness read: nothing is fenced
+        tail.set_process(None);
+        tail.set_process(Some((100, now - 600)));
+        tail.update(&path)?;
+        assert!(tail.parser().current().table.is_some());
+        // a process that started after the last read
+        tail.set_process(Some((200, now + 5)));
+        std::fs::OpenOptions::new().append(true).open(&path)?.write_all(b"[  OK  ] Started systemd-journald.service - Journal Service.\n")?;
+        tail.update(&path)?;
+        assert!(tail.parser().current().table.is_none(), "{:?}", tail.parser().current());
+        assert_eq!(tail.parser().current().cloud_init, CloudInitStage::NotSeen);
         Ok(())
     }
 
