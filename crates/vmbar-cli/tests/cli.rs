@@ -657,3 +657,54 @@ fn a_kernel_thread_in_qemu_pid_is_stopped() {
         assert!(r["detail"].as_str().unwrap_or("").contains("kernel thread"), "pid {pid}: {r}");
     }
 }
+
+/// Issue #9 case 10 with the real routes adapter (`/proc/net/route` and `/sys/class/net` of the
+/// namespace vmbar runs in): the host's only link is the lab's /24, everything else goes through a
+/// gateway (the VM namespace, where an SSH listener answers on 10.99.0.15 too). A console naming
+/// 10.99.0.15 for the VM's MAC (a user-mode VM's address, routed elsewhere) is never confirmed,
+/// offered or probed: the listener sees no connection.
+#[test]
+fn a_console_address_reached_only_through_a_gateway_is_never_confirmed_or_probed() {
+    if !privileged("a_console_address_reached_only_through_a_gateway") {
+        return;
+    }
+    let mac = "52:54:00:aa:00:01";
+    let lab = Lab::new("rt", mac);
+    let sh = |args: &str| assert!(Command::new("sh").arg("-c").arg(args).status().map(|s| s.success()).unwrap_or(false), "{args}");
+    sh(&format!("ip -n {} route add default via {}", lab.host, lab.ip));
+    sh(&format!("ip -n {} addr add 10.99.0.15/32 dev lo", lab.vm));
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let vms = tmp.path();
+    let seen = tmp.path().join("connections.txt");
+    std::fs::write(&seen, "").unwrap_or_else(|e| panic!("{e}"));
+    // an SSH listener in the VM namespace that records every connection
+    let script = "import socket,sys\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0',22)); s.listen(16)\nprint('listening', flush=True)\nwhile True:\n  c,a=s.accept(); open(sys.argv[1],'a').write(str(c.getsockname())+'\\n'); c.sendall(b'SSH-2.0-OpenSSH_9.6p1 fake\\r\\n'); c.close()";
+    let mut listener = Command::new("ip").args(["netns", "exec", &lab.vm, "python3", "-c", script]).arg(&seen).stdout(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("{e}"));
+    let mut line = String::new();
+    if let Some(out) = listener.stdout.take() {
+        use std::io::BufRead;
+        let _ = std::io::BufReader::new(out).read_line(&mut line);
+    }
+    assert_eq!(line.trim(), "listening");
+    std::fs::write(vms.join("registry.json"), format!("{{\"vms\": {{\"fargo\": {{\"mac_address\": \"{mac}\"}}}}}}")).unwrap_or_else(|e| panic!("{e}"));
+    let fargo = vm_dir(vms, "fargo");
+    let table = format!(
+        "[    0.2] cloud-init[600]: ci-info: ++++++++++++Net device info++++++++++++\n\
+         [    0.2] cloud-init[600]: ci-info: | Device |  Up  |  Address  |  Mask  | Scope |     Hw-Address    |\n\
+         [    0.3] cloud-init[600]: ci-info: |  eth0  | True | 10.99.0.15 | 255.255.255.0 | global | {mac} |\n\
+         [    0.4] cloud-init[600]: ci-info: +--------+------+\n"
+    );
+    // written by the running QEMU (after it started, guest uptimes below its age)
+    let _qemu = FakeQemu::start(&fargo.join("qemu.pid"), None);
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(fargo.join("console.log"), table).unwrap_or_else(|e| panic!("{e}"));
+    let out = lab.vmbar(vms, &["status", "--json"]);
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let _ = listener.kill();
+    let _ = listener.wait();
+    let r = row(&rows, "fargo");
+    assert_eq!((r["status"].as_str(), &r["ipv4"], &r["candidate"]), (Some("initializing"), &Value::Null, &Value::Null), "{r}");
+    assert!(r["detail"].as_str().unwrap_or("").contains("not on a link"), "{r}");
+    let conns = std::fs::read_to_string(&seen).unwrap_or_default();
+    assert!(conns.trim().is_empty(), "vmbar probed through the gateway: {conns}");
+}
