@@ -61,24 +61,34 @@ pub fn copy_ssh(app: &AppHandle, name: &str) -> Result<String, AppError> {
 pub fn open_ssh(app: &AppHandle, name: &str) -> Result<(), AppError> {
     let vm = find_vm(app, name)?;
     confirmed_ip(&vm)?;
-    let argv = vmbar_engine::ssh::ssh_argv(&vm).ok_or_else(|| AppError::NoIp(vm.name.clone()))?;
+    let mut argv = vmbar_engine::ssh::ssh_argv(&vm).ok_or_else(|| AppError::NoIp(vm.name.clone()))?;
+    // ssh by absolute path where found: a GUI app's own PATH may lack the user's ssh.
+    if let Some(ssh) = vmbar_engine::programs::find("ssh") {
+        argv[0] = ssh.display().to_string();
+    }
     crate::os::open_terminal(&argv)
 }
 
-/// Turns the autostart entry (LaunchAgent on macOS, XDG autostart `.desktop` on Linux) on or off,
-/// records the choice in the config file, and returns the entry's state afterwards.
+/// Turns open at login on or off ([`crate::os::login_item`]: a ServiceManagement login item on
+/// macOS 13+, else a LaunchAgent on macOS or an XDG autostart `.desktop` on Linux), records the
+/// choice in the config file, and returns whether vmbar is registered afterwards.
 ///
 /// # Errors
 /// [`AppError::Autostart`] when the entry cannot be changed.
 pub fn set_open_at_login(app: &AppHandle, enabled: bool) -> Result<bool, AppError> {
     let auto = app.autolaunch();
-    let res = if enabled { auto.enable() } else { auto.disable() };
-    res.map_err(|e| AppError::Autostart(e.to_string()))?;
-    let now = auto.is_enabled().map_err(|e| AppError::Autostart(e.to_string()))?;
+    let state = crate::os::login_item::set(
+        enabled,
+        |on| if on { auto.enable() } else { auto.disable() }.map_err(|e| e.to_string()),
+        || auto.is_enabled().map_err(|e| e.to_string()),
+    )
+    .map_err(AppError::Autostart)?;
+    let now = state.registered();
     let shared = app.state::<Shared>();
     let path = {
         let mut inner = shared.lock();
         inner.open_at_login = now;
+        inner.login_item = state;
         inner.settings.config_path.clone()
     };
     // The entry is the truth; the config key follows it so the CLI and a reinstall agree.

@@ -15,7 +15,11 @@ use crate::state::{ui_state, Shared, UiState};
 /// The window's state (VMs, settings, tray problem).
 #[tauri::command]
 pub fn get_state(shared: State<'_, Shared>) -> UiState {
-    ui_state(&shared.lock(), shared.opts.pinned)
+    // The window asks when it opens: look the programs up again (the user may have installed one).
+    let programs = crate::os::programs_found();
+    let mut inner = shared.lock();
+    inner.programs = programs;
+    ui_state(&inner, shared.opts.pinned)
 }
 
 /// Copies the VM's confirmed IPv4; returns the text copied.

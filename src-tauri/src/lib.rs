@@ -59,6 +59,12 @@ pub fn publish(app: &AppHandle) {
     tray::update(app);
 }
 
+/// The identity notifications are posted under: the app's bundle identifier from
+/// `tauri.conf.json` (see [`notifier::init`]).
+pub fn notifier_identity(config: &tauri::Config) -> &str {
+    &config.identifier
+}
+
 /// Re-checks the tray host every 10 s (a GNOME extension can be enabled while we run) and shows
 /// the window when the tray disappears, since it is then the only way in.
 fn watch_tray_host(app: AppHandle) {
@@ -95,6 +101,8 @@ pub fn run(builder: tauri::Builder<tauri::Wry>, opts: StartOptions) -> anyhow::R
             error: None,
             at: None,
             open_at_login: settings.open_at_login,
+            programs: os::programs_found(),
+            login_item: if settings.open_at_login { os::login_item::LoginItemState::On } else { os::login_item::LoginItemState::Off },
             settings: settings.clone(),
             settings_error,
             tray_problem: None,
@@ -122,10 +130,15 @@ pub fn run(builder: tauri::Builder<tauri::Wry>, opts: StartOptions) -> anyhow::R
         .on_window_event(window::on_event)
         .setup(move |app| {
             os::hide_from_dock(app);
+            notifier::init(notifier_identity(app.config()));
             let handle = app.handle().clone();
             // The autostart entry is the truth for "Open at login".
-            if let Ok(on) = handle.autolaunch().is_enabled() {
-                handle.state::<Shared>().lock().open_at_login = on;
+            let auto = handle.autolaunch();
+            if let Ok(state) = os::login_item::state(|| auto.is_enabled().map_err(|e| e.to_string())) {
+                let shared = handle.state::<Shared>();
+                let mut inner = shared.lock();
+                inner.open_at_login = state.registered();
+                inner.login_item = state;
             }
             tray::create(&handle)?;
             engine::start(&handle, settings);

@@ -39,6 +39,10 @@ pub struct Inner {
     pub tray_problem: Option<String>,
     /// Whether the autostart entry exists (the OS's truth, not only the config's key).
     pub open_at_login: bool,
+    /// The login item's state as the OS reports it ([`crate::os::login_item`]).
+    pub login_item: crate::os::login_item::LoginItemState,
+    /// The programs the app runs, as last looked up (at start and when the window asks).
+    pub programs: Vec<crate::os::ProgramFound>,
     /// The once-per-boot notification memory.
     pub rule: NotifyRule,
     /// The last payload sent to the window, without its `at` (the engine refreshes every
@@ -150,6 +154,19 @@ pub struct UiState {
     pub settings: SettingsView,
     /// `--show` was given (the window stays shown).
     pub pinned: bool,
+    /// What settings shows of the system: how vmbar opens at login, the programs it runs.
+    pub system: SystemView,
+}
+
+/// What the settings view shows of the system around vmbar.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SystemView {
+    /// How vmbar opens at login and where the user sees it ([`crate::os::login_item::describe`]).
+    pub login_item: String,
+    /// The login item waits for the user's approval in System Settings (macOS 13+).
+    pub login_item_needs_approval: bool,
+    /// The programs found where a login shell would find them (`ssh`, the terminal).
+    pub programs: Vec<crate::os::ProgramFound>,
 }
 
 /// Builds the window's payload from the state.
@@ -167,6 +184,11 @@ pub fn ui_state(inner: &Inner, pinned: bool) -> UiState {
         tray_problem: inner.tray_problem.clone(),
         settings: settings_view(&inner.settings, inner.open_at_login),
         pinned,
+        system: SystemView {
+            login_item: crate::os::login_item::describe(crate::os::login_item::mechanism(), inner.login_item),
+            login_item_needs_approval: inner.login_item == crate::os::login_item::LoginItemState::NeedsApproval,
+            programs: inner.programs.clone(),
+        },
     }
 }
 
@@ -191,6 +213,8 @@ mod tests {
             settings_error: None,
             tray_problem: None,
             open_at_login: false,
+            login_item: crate::os::login_item::LoginItemState::Off,
+            programs: vec![crate::os::ProgramFound { role: "ssh".into(), path: Some("/usr/bin/ssh".into()) }],
             rule: NotifyRule::new(),
             last_payload: None,
             last_tray: None,

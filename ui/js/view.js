@@ -81,6 +81,21 @@ export function render(doc, state, now, handlers) {
   const tray = doc.getElementById('tray-problem');
   tray.hidden = !state.tray_problem;
   tray.textContent = state.tray_problem || '';
+  fillSystem(doc, state.system);
+}
+
+/**
+ * Fills the settings notes about the system (the app's SystemView): how vmbar opens at login,
+ * and which programs it found where a login shell would (`ssh: /opt/homebrew/bin/ssh`).
+ */
+export function fillSystem(doc, system) {
+  const login = doc.getElementById('login-item-note');
+  const programs = doc.getElementById('programs-note');
+  if (!login || !programs) return;
+  login.textContent = system?.login_item ? `vmbar ${system.login_item}.` : '';
+  login.className = system?.login_item_needs_approval ? 'note override' : 'note';
+  const found = (system?.programs || []).map((p) => `${p.role}: ${p.path ?? 'not found'}`);
+  programs.textContent = found.length ? `Programs vmbar runs: ${found.join('; ')}` : '';
 }
 
 /** Fills the settings form from `settings` (the app's SettingsView), with override notes. */

@@ -41,5 +41,6 @@ export const WINDOW_IDS = [
   ['set-vms-dir', 'input'], ['set-vms-dir-note', 'p'], ['set-registry', 'input'], ['set-registry-note', 'p'],
   ['set-ssh-user', 'input'], ['set-ssh-user-note', 'p'], ['set-notifications', 'input'],
   ['set-open-at-login', 'input'], ['config-path', 'p'], ['set-registry-writes', 'p'],
+  ['login-item-note', 'p'], ['programs-note', 'p'],
   ['set-registry-confirm-field', 'div'], ['set-registry-confirm', 'input'],
 ];

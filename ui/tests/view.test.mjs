@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fakeDocument, WINDOW_IDS } from './fake-dom.mjs';
-import { render, fillSettings } from '../js/view.js';
+import { render, fillSettings, fillSystem } from '../js/view.js';
 
 const now = new Date('2026-11-30T10:00:00Z');
 const base = { since: '2026-11-30T09:59:00Z', detail: null, ssh_user: null, ssh_port: 22, candidate: null };
@@ -90,4 +90,18 @@ test('a focused copy button keeps the focus across a re-render', () => {
   const again = doc.getElementById('vms').children[0].querySelectorAll((e) => e.className === 'copy-ssh')[0];
   assert.notEqual(again, btn);
   assert.equal(doc.activeElement, again);
+});
+
+test('settings say how vmbar opens at login and which programs it found, as text', () => {
+  const doc = fakeDocument(WINDOW_IDS);
+  fillSystem(doc, {
+    login_item: 'registered as a login item (System Settings > General > Login Items), but macOS waits for your approval there before it opens vmbar at login',
+    login_item_needs_approval: true,
+    programs: [{ role: 'ssh', path: '/opt/homebrew/bin/ssh' }, { role: 'terminal', path: null }],
+  });
+  assert.match(doc.getElementById('login-item-note').textContent, /System Settings > General > Login Items/);
+  assert.equal(doc.getElementById('login-item-note').className, 'note override');
+  assert.equal(doc.getElementById('programs-note').textContent, 'Programs vmbar runs: ssh: /opt/homebrew/bin/ssh; terminal: not found');
+  fillSystem(doc, undefined);
+  assert.equal(doc.getElementById('programs-note').textContent, '');
 });

@@ -769,7 +769,7 @@ fn list_vm_dirs(vms_dir: &Path) -> (Vec<(String, OsString)>, Option<String>) {
     let rd = match std::fs::read_dir(vms_dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Vec::new(), Some(format!("the VMs folder {} does not exist", vms_dir.display()))),
-        Err(e) => return (Vec::new(), Some(format!("cannot read the VMs folder {}: {e}", vms_dir.display()))),
+        Err(e) => return (Vec::new(), Some(crate::privacy::folder_error("the VMs folder", vms_dir, &e, dirs::home_dir().as_deref(), cfg!(target_os = "macos")))),
     };
     let mut out = Vec::new();
     for entry in rd.flatten() {

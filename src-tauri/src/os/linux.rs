@@ -36,24 +36,33 @@ pub fn tray_host_problem() -> Option<String> {
     }
 }
 
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
-        .unwrap_or(false)
-}
-
-/// Starts a terminal running `argv` (the ssh argv) and returns at once (the terminal is not waited for).
+/// Starts a terminal running `argv` (the ssh argv) and returns at once (the terminal is not waited
+/// for). The terminal is looked up where a login shell would find it
+/// ([`vmbar_engine::programs`]) and started by its absolute path.
 ///
 /// # Errors
 /// [`AppError::Terminal`] when no terminal program is installed or it cannot be started.
 pub fn open_terminal(argv: &[String]) -> Result<(), AppError> {
     let env_terminal = std::env::var("TERMINAL").ok();
-    let cmd = terminal::linux_command(env_terminal.as_deref(), on_path, argv)
+    let dirs = vmbar_engine::programs::search_path();
+    let found = |p: &str| vmbar_engine::programs::find_in(p, &dirs, vmbar_engine::programs::is_executable);
+    let cmd = terminal::linux_command(env_terminal.as_deref(), |p| found(p).is_some(), argv)
         .ok_or_else(|| AppError::Terminal("no terminal program found (set $TERMINAL or install xterm)".into()))?;
-    Command::new(&cmd[0])
+    let program = found(&cmd[0]).ok_or_else(|| AppError::Terminal(format!("the terminal {} was not found", cmd[0])))?;
+    Command::new(&program)
         .args(&cmd[1..])
         .stdin(Stdio::null())
         .spawn()
         .map(|_| ())
-        .map_err(|e| AppError::Terminal(format!("cannot start {}: {e}", cmd[0])))
+        .map_err(|e| AppError::Terminal(format!("cannot start {}: {e}", program.display())))
+}
+
+/// The terminal "Open SSH" would use (`$TERMINAL`, else the first installed of
+/// [`terminal::LINUX_TERMINALS`]), by absolute path; `None` when there is none.
+pub fn terminal_program() -> Option<std::path::PathBuf> {
+    let dirs = vmbar_engine::programs::search_path();
+    let found = |p: &str| vmbar_engine::programs::find_in(p, &dirs, vmbar_engine::programs::is_executable);
+    let env_terminal = std::env::var("TERMINAL").ok();
+    let cmd = terminal::linux_command(env_terminal.as_deref(), |p| found(p).is_some(), &[])?;
+    found(&cmd[0])
 }
