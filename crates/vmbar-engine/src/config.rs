@@ -21,7 +21,7 @@
 //! [leases]
 //! paths = ["/var/lib/libvirt/dnsmasq/virbr0.status"]
 //! [neighbours]
-//! command = ["/usr/sbin/arp", "-an"] # default on macOS; Linux reads /proc/net/arp
+//! command = ["/usr/sbin/arp", "-an"] # unset by default: Linux reads /proc/net/arp, macOS the NET_RT_FLAGS sysctl (arp -an if that fails)
 //! [probe]                           # all in milliseconds
 //! ssh_timeout_ms = 1500
 //! dns_timeout_ms = 2000

@@ -60,7 +60,7 @@
 //! keeps refreshing on file events and timers and publishes
 //! [`monitor::Update`]s. All IO sits behind small traits ([`engine::Ports`]),
 //! so every rule is testable without a VM. Parsers of every OS's formats
-//! (macOS `arp -an`, bootpd leases, ...) compile and are tested on every OS;
+//! (macOS `arp -an` and its routing-message sysctl, bootpd leases, ...) compile and are tested on every OS;
 //! only the system calls are gated by `cfg`.
 
 pub mod addr;

@@ -1,11 +1,15 @@
 //! The host's neighbour table and DHCP lease files: the IO adapters behind
 //! the sans-IO parsers in [`crate::neighbours`] and [`crate::leases`].
 //!
-//! Linux reads `/proc/net/arp` (`proc(5)`; no process spawned). macOS runs
-//! `/usr/sbin/arp -an` (`arp(8)`; `-n` because `arp -a` reverse-resolves every
-//! name and can hang) with a timeout, killed when it expires. `[neighbours]
-//! command` in the config replaces the default on any OS (tests use it to
-//! simulate a hung `arp`). No shell is involved: the command is an argv.
+//! Linux reads `/proc/net/arp` (`proc(5)`; no process spawned). macOS reads
+//! the kernel's table as `arp(8)` itself does, through the sysctl
+//! `{CTL_NET, PF_ROUTE, 0, AF_INET, NET_RT_FLAGS, RTF_LLINFO}`
+//! ([`read_route_sysctl`], parsed by [`neighbours::parse_route_sysctl`]); only
+//! when that read fails does it run `/usr/sbin/arp -an` (`-n` because
+//! `arp -a` reverse-resolves every name and can hang), with a timeout, killed
+//! when it expires. Other systems run `arp -an`. `[neighbours] command` in the
+//! config replaces the default on any OS (tests use it to simulate a hung
+//! `arp`). No shell is involved: the command is an argv.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -32,6 +36,7 @@ impl NeighbourSource for OsNeighbours {
     fn read(&self) -> BoxFuture<Result<NeighbourTable, String>> {
         let me = self.clone();
         Box::pin(async move {
+            let mut sysctl_error: Option<String> = None;
             let argv = match me.command {
                 Some(argv) => argv,
                 None if cfg!(target_os = "linux") => {
@@ -40,11 +45,60 @@ impl NeighbourSource for OsNeighbours {
                         .map(|t| neighbours::parse_as(&t, neighbours::NeighbourFormat::ProcNetArp))
                         .map_err(|e| format!("cannot read /proc/net/arp: {e}"));
                 }
-                None => vec!["/usr/sbin/arp".into(), "-an".into()],
+                None => match route_sysctl_table().await {
+                    Some(Ok(t)) => return Ok(t),
+                    Some(Err(e)) => {
+                        sysctl_error = Some(e);
+                        vec!["/usr/sbin/arp".into(), "-an".into()]
+                    }
+                    None => vec!["/usr/sbin/arp".into(), "-an".into()],
+                },
             };
-            run_command(&argv, me.timeout).await.map(|t| neighbours::parse(&t))
+            run_command(&argv, me.timeout).await.map(|t| neighbours::parse(&t)).map_err(|e| match sysctl_error {
+                Some(s) => format!("{s}; then {e}"),
+                None => e,
+            })
         })
     }
+}
+
+/// macOS: [`read_route_sysctl`] off the async runtime; `None` elsewhere (no such sysctl).
+#[cfg(target_os = "macos")]
+async fn route_sysctl_table() -> Option<Result<NeighbourTable, String>> {
+    Some(tokio::task::spawn_blocking(read_route_sysctl).await.unwrap_or_else(|e| Err(format!("the sysctl read did not finish: {e}"))))
+}
+
+/// macOS: [`read_route_sysctl`] off the async runtime; `None` elsewhere (no such sysctl).
+#[cfg(not(target_os = "macos"))]
+async fn route_sysctl_table() -> Option<Result<NeighbourTable, String>> {
+    None
+}
+
+/// macOS: the IPv4 neighbour table from the kernel, read as `arp(8)` reads it
+/// (network_cmds `arp.c` `search()`): the sysctl
+/// [`neighbours::rt::ARP_MIB`] (`net.route.0.2.2.1024`) returns the
+/// `RTF_LLINFO` routes as routing messages, parsed by
+/// [`neighbours::parse_route_sysctl`]. The read goes through the `sysctl`
+/// crate (`Ctl::Oid(..).value()`, a raw MIB read: it asks the node's format,
+/// then sizes and reads the buffer, truncating to what the kernel wrote);
+/// a table that grew between its size query and its read (`ENOMEM`) is read
+/// again, up to 4 times.
+///
+/// # Errors
+/// A message naming the MIB and the last error (the caller then runs `arp -an`).
+#[cfg(target_os = "macos")]
+pub fn read_route_sysctl() -> Result<NeighbourTable, String> {
+    use sysctl::Sysctl;
+    let ctl = sysctl::Ctl::Oid(neighbours::rt::ARP_MIB.to_vec());
+    let mut last = String::new();
+    for _ in 0..4 {
+        match ctl.value() {
+            Ok(sysctl::CtlValue::Node(bytes) | sysctl::CtlValue::Struct(bytes)) => return Ok(neighbours::parse_route_sysctl(&bytes)),
+            Ok(_) => return Err("sysctl net.route.0.2.2.1024 (NET_RT_FLAGS, RTF_LLINFO) did not answer with routing messages".into()),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(format!("sysctl net.route.0.2.2.1024 (NET_RT_FLAGS, RTF_LLINFO) failed: {last}"))
 }
 
 /// Runs `argv` (no shell) and returns its stdout, killing it after `timeout`.
