@@ -1,6 +1,9 @@
 // Pure view logic of the vmbar window: from the app's state (engine reports + settings) to what
 // each row shows. No DOM, no Tauri: tested with `node --test`.
 
+/** Note codes (`vm.notes[].code`, from the engine) that make a row's detail a warning. */
+export const WARNING_NOTES = ['local_network_denied', 'mac_conflict', 'invalid_ssh_user'];
+
 /** The five statuses, with the glyph that carries the status without colour. */
 export const GLYPHS = Object.freeze({
   running: '●',
@@ -65,9 +68,10 @@ export function rowModel(vm, now) {
     candidateText,
     sinceText: Number.isNaN(since) ? '' : `for ${formatDuration(now.getTime() - since)}`,
     detail: vm.detail || null,
-    // macOS 15+ Local Network privacy blocks every probe: the engine says so in the detail, and
-    // the row shows it as a warning rather than a grey note, since the user must act.
-    detailIsWarning: Boolean(vm.detail && /Local Network|blocked/i.test(vm.detail)),
+    // Notes the user must act on (macOS 15+ Local Network privacy blocks every probe; a MAC
+    // conflict; an ssh user refused): the row shows its detail as a warning, not a grey note.
+    // Decided by the engine's note codes, never by matching its English.
+    detailIsWarning: (vm.notes || []).some((n) => WARNING_NOTES.includes(n.code)),
     copyIp: confirmed ? vm.ipv4 : null,
     sshCommand: confirmed && vm.ssh_command ? vm.ssh_command : null,
   };

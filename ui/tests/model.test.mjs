@@ -79,7 +79,10 @@ test('settings form validation', () => {
 
 test('a Local Network block detail is a warning, other details are notes', () => {
   const blocked = 'connections to 192.168.64.5 are blocked (No route to host) although it is on the local network: on macOS 15 or later, allow vmbar in System Settings > Privacy & Security > Local Network';
-  assert.equal(rowModel(vm({ status: 'initializing', ipv4: null, confirmed: false, detail: blocked }), now).detailIsWarning, true);
+  const note = { code: 'local_network_denied', detail: blocked };
+  assert.equal(rowModel(vm({ status: 'initializing', ipv4: null, confirmed: false, detail: blocked, notes: [note] }), now).detailIsWarning, true);
+  // The code decides, not the English: the same words without the note are a plain note.
+  assert.equal(rowModel(vm({ status: 'initializing', ipv4: null, confirmed: false, detail: blocked, notes: [] }), now).detailIsWarning, false);
   assert.equal(rowModel(vm({ detail: 'SSH not ready' }), now).detailIsWarning, false);
   assert.equal(rowModel(vm({}), now).detailIsWarning, false);
 });

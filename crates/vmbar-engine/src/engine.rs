@@ -528,6 +528,7 @@ impl Engine {
             st.ipv4 = ipv4;
             let mut details = decision.details;
             details.append(&mut l.details);
+            l.notes.extend(decision.notes);
             let (ssh_user, user_notes) = pick_ssh_user([("registry", l.entry.as_ref().and_then(|e| e.ssh_user.as_deref())), ("console", l.console_user.as_deref()), ("config", s.ssh_user.as_deref())]);
             details.extend(user_notes.iter().map(|n| n.detail.clone()));
             l.notes.extend(user_notes);

@@ -185,7 +185,10 @@ pub struct VmReport {
 /// `mac=`, or two running VMs have one MAC); `invalid_ssh_user` (an `ssh_user` from the
 /// registry, the console or the config is not a portable user name, see
 /// [`crate::ssh::valid_user`]: it was dropped and the next source used; the value is quoted in
-/// `detail` with every character outside printable ASCII as `\u{..}`).
+/// `detail` with every character outside printable ASCII as `\u{..}`); `local_network_denied`
+/// (this host refuses vmbar's connections to an on-link address of the VM: on macOS 15+ the
+/// Local Network privacy setting, see [`crate::status::local_network_denied`]; `detail` names
+/// the setting).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Note {
     /// A stable lower-case code.

@@ -31,6 +31,10 @@ pub enum ProbeOutcome {
     /// macOS 15+ this is also what Local Network privacy returns when the app
     /// lacks permission to reach on-link addresses.
     Unreachable(String),
+    /// `EPERM`/`EACCES`: the host's own policy refused the connection before a
+    /// packet left (macOS Local Network privacy on some versions, a host
+    /// firewall such as pf or nftables with a reject-by-policy rule).
+    Denied(String),
     /// Any other error.
     Error(String),
 }
@@ -120,6 +124,7 @@ fn classify(e: &std::io::Error) -> ProbeOutcome {
         K::ConnectionRefused => ProbeOutcome::Refused,
         K::TimedOut => ProbeOutcome::TimedOut,
         K::HostUnreachable | K::NetworkUnreachable => ProbeOutcome::Unreachable(e.to_string()),
+        K::PermissionDenied => ProbeOutcome::Denied(e.to_string()),
         _ => ProbeOutcome::Error(e.to_string()),
     }
 }

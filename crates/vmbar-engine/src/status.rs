@@ -32,7 +32,7 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use crate::mac::MacAddr;
-use crate::model::{Candidate, CloudInitStage, Source, Status};
+use crate::model::{Candidate, CloudInitStage, Note, Source, Status};
 use crate::neighbours::NeighbourTable;
 use crate::probe::ProbeOutcome;
 use crate::process::Liveness;
@@ -89,6 +89,36 @@ pub struct Decision {
     pub candidate: Option<Candidate>,
     /// Human-readable notes, most important first.
     pub details: Vec<String>,
+    /// Machine-readable notes of the rules here (`local_network_denied`); their
+    /// detail is also in [`Decision::details`].
+    pub notes: Vec<Note>,
+}
+
+/// The System Settings place that grants vmbar access to the local network (macOS 15+).
+pub const LOCAL_NETWORK_SETTING: &str = "System Settings > Privacy & Security > Local Network";
+
+/// Whether a failed probe of `ip` shows that the host itself refuses vmbar's
+/// connections to the local network (macOS 15+ Local Network privacy) rather
+/// than an address nobody answers at.
+///
+/// Source: Apple's TN3179 "Understanding local network privacy": an app denied
+/// local network access gets `EHOSTUNREACH` ("No route to host") from
+/// `connect` to a local-network address (and `EPERM` in some cases), while
+/// reading the routing and neighbour (ARP) tables keeps working. Hence:
+/// - `EHOSTUNREACH` ([`ProbeOutcome::Unreachable`]) proves a denial only when
+///   the neighbour table has an entry for `ip` (`neighbour_entry`): the host
+///   did resolve it on the link, so the link works and only the privacy layer
+///   refuses. Without an entry it is the ordinary "nobody answers ARP" and
+///   proves nothing;
+/// - `EPERM`/`EACCES` ([`ProbeOutcome::Denied`]) to an on-link address is a
+///   refusal by the host itself whether or not the neighbour is known (Local
+///   Network privacy, or a host firewall: the detail says both).
+pub fn local_network_denied(outcome: &ProbeOutcome, neighbour_entry: bool, on_link: bool) -> bool {
+    match outcome {
+        ProbeOutcome::Unreachable(_) => on_link && neighbour_entry,
+        ProbeOutcome::Denied(_) => on_link,
+        _ => false,
+    }
 }
 
 /// True when `ip` may be probed and confirmed: on a link the host is attached
@@ -100,7 +130,7 @@ pub fn on_link(routes: Option<&RouteTable>, ip: Ipv4Addr) -> bool {
 /// Applies the status rules (see the module docs).
 pub fn decide(o: &Observations<'_>) -> Decision {
     let mut details = Vec::new();
-    let none = |status: Status, candidate: Option<Candidate>, details: Vec<String>| Decision { status, confirmed: None, all_confirmed: Vec::new(), candidate, details };
+    let none = |status: Status, candidate: Option<Candidate>, details: Vec<String>| Decision { status, confirmed: None, all_confirmed: Vec::new(), candidate, details, notes: Vec::new() };
     if !o.dir_exists {
         return none(Status::Missing, None, vec!["no VM folder".into()]);
     }
@@ -213,16 +243,23 @@ pub fn decide(o: &Observations<'_>) -> Decision {
         }
     }
 
-    // Probe errors worth telling: macOS Local Network privacy shows as EHOSTUNREACH
-    // to an address the neighbour table knows (so it is on the local network).
-    for (ip, outcome) in o.probes {
-        if let ProbeOutcome::Unreachable(e) = outcome {
-            if !o.neighbours.macs_for(*ip).is_empty() {
-                details.push(format!(
-                    "connections to {ip} are blocked ({e}) although it is on the local network: on macOS 15 or later, allow vmbar in System Settings > Privacy & Security > Local Network"
-                ));
-            }
+    // Probe errors worth telling: the host refusing vmbar's connections to the
+    // local network ([`local_network_denied`], TN3179). Sorted: one note per address.
+    let mut notes = Vec::new();
+    let mut refused: Vec<(&Ipv4Addr, &ProbeOutcome)> = o.probes.iter().collect();
+    refused.sort_by_key(|(ip, _)| **ip);
+    for (ip, outcome) in refused {
+        if !local_network_denied(outcome, !o.neighbours.macs_for(*ip).is_empty(), !routed(*ip)) {
+            continue;
         }
+        let (ProbeOutcome::Unreachable(e) | ProbeOutcome::Denied(e)) = outcome else { continue };
+        let detail = if matches!(outcome, ProbeOutcome::Denied(_)) {
+            format!("connections to {ip} are refused by this host ({e}) although it is on the local network: on macOS 15 or later, allow vmbar in {LOCAL_NETWORK_SETTING} (else a firewall blocks it)")
+        } else {
+            format!("connections to {ip} are blocked ({e}) although it is on the local network: on macOS 15 or later, allow vmbar in {LOCAL_NETWORK_SETTING}")
+        };
+        details.push(detail.clone());
+        notes.push(Note { code: "local_network_denied".into(), detail });
     }
 
     // The newest confirmation wins (a second table, a new lease), preferring one that
@@ -243,7 +280,7 @@ pub fn decide(o: &Observations<'_>) -> Decision {
         } else {
             details.push("no IPv4 yet".into());
         }
-        return none(Status::Initializing, candidate, details);
+        return Decision { notes, ..none(Status::Initializing, candidate, details) };
     };
     // the chosen one becomes the newest
     let mut all_confirmed: Vec<(Ipv4Addr, Source)> = confirmed.iter().copied().filter(|(c, _)| *c != ip).collect();
@@ -265,7 +302,7 @@ pub fn decide(o: &Observations<'_>) -> Decision {
             Status::Booting
         }
     };
-    Decision { status, confirmed: Some((ip, source)), all_confirmed, candidate: None, details }
+    Decision { status, confirmed: Some((ip, source)), all_confirmed, candidate: None, details, notes }
 }
 
 fn stage_name(s: CloudInitStage) -> &'static str {
@@ -430,6 +467,37 @@ mod tests {
         c.probes.insert(ip("192.168.64.5"), ProbeOutcome::TimedOut);
         c.probes.insert(ip("192.168.64.6"), ProbeOutcome::Refused);
         assert_eq!(c.run().confirmed, Some((ip("192.168.64.6"), Source::Neighbours)));
+    }
+
+    /// TN3179: a denied app gets EHOSTUNREACH (or EPERM) on connect while the neighbour
+    /// table still has the address. Each error, with and without a neighbour entry.
+    #[test]
+    fn local_network_denial_is_named_only_where_the_errors_prove_it() {
+        let cases = [
+            // (outcome, neighbour entry, note expected)
+            (ProbeOutcome::Unreachable("No route to host (os error 65)".into()), true, true),
+            (ProbeOutcome::Unreachable("No route to host (os error 65)".into()), false, false),
+            (ProbeOutcome::Denied("Operation not permitted (os error 1)".into()), true, true),
+            (ProbeOutcome::Denied("Operation not permitted (os error 1)".into()), false, true),
+            (ProbeOutcome::TimedOut, true, false),
+            (ProbeOutcome::Error("Connection reset by peer".into()), true, false),
+        ];
+        for (outcome, entry, want) in cases {
+            let mut c = Case::new();
+            c.cands = vec![Candidate { ipv4: ip("192.168.1.23"), source: Source::Registry }];
+            if entry {
+                c.neigh = table(&[("192.168.1.23", MAC)]);
+            }
+            c.probes.insert(ip("192.168.1.23"), outcome.clone());
+            let d = c.run();
+            assert_eq!(d.status, Status::Initializing, "{outcome:?}");
+            let codes: Vec<&str> = d.notes.iter().map(|n| n.code.as_str()).collect();
+            assert_eq!(codes == ["local_network_denied"], want, "{outcome:?} with neighbour entry {entry}: notes {codes:?}, details {:?}", d.details);
+            assert_eq!(d.details.iter().any(|x| x.contains(LOCAL_NETWORK_SETTING)), want, "{outcome:?} {entry}: {:?}", d.details);
+        }
+        // Off-link: never a Local Network matter (and never probed anyway).
+        assert!(!local_network_denied(&ProbeOutcome::Denied("x".into()), true, false));
+        assert!(!local_network_denied(&ProbeOutcome::Unreachable("x".into()), true, false));
     }
 
     #[test]
