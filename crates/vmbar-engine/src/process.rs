@@ -56,6 +56,10 @@ pub enum Liveness {
         started: u64,
         /// The `mac=` of its NIC, when its argv has exactly one.
         cmdline_mac: Option<MacAddr>,
+        /// What could not be read of it, and what its liveness rests on instead (a QEMU run
+        /// as root, e.g. for macOS vmnet networking, whose command line the user's vmbar
+        /// cannot read: alive because it holds the pidfile's lock); `None` when all was read.
+        unread: Option<String>,
     },
     /// No live QEMU for this VM; the reason is the row's detail.
     Dead(String),
@@ -124,7 +128,13 @@ pub fn liveness(table: &dyn ProcessTable, pidfile: &Path) -> Liveness {
     let cmdline_mac = cmdline_mac(&info.argv);
     if let Ok(Some(owner)) = lock {
         if owner == pid {
-            return Liveness::Alive { pid, started: info.started, cmdline_mac };
+            // Holding the lock QEMU takes on its own -pidfile ties the process to this VM,
+            // whether or not its command line is readable (another user's QEMU: root's, for
+            // vmnet on macOS). Say what was not read and what the status rests on.
+            let unread = info.argv.is_empty().then(|| {
+                format!("pid {pid} holds qemu.pid's lock (so it is this VM's QEMU), but its command line cannot be read (another user's process, e.g. run as root): its mac= is unknown, the MAC comes from the registry or the console")
+            });
+            return Liveness::Alive { pid, started: info.started, cmdline_mac, unread };
         }
     }
     if info.argv.is_empty() {
@@ -142,7 +152,7 @@ pub fn liveness(table: &dyn ProcessTable, pidfile: &Path) -> Liveness {
                 info.cwd.as_ref().map(|c| c.join(arg_path))
             };
             match resolved {
-                Some(p) if same_file(&p, pidfile) => Liveness::Alive { pid, started: info.started, cmdline_mac },
+                Some(p) if same_file(&p, pidfile) => Liveness::Alive { pid, started: info.started, cmdline_mac, unread: None },
                 Some(_) => Liveness::Dead(format!("pid {pid} is a QEMU of another VM (its -pidfile is {arg:?})")),
                 None => Liveness::Unverified { pid, started: info.started, reason: format!("pid {pid} is QEMU with a relative -pidfile and an unreadable working directory") },
             }
@@ -313,7 +323,7 @@ mod tests {
         let qemu = ProcInfo { argv: argv(&format!("/usr/bin/qemu-system-x86_64 -device virtio-net-pci,netdev=n0,mac=52:54:00:15:7a:e3 -pidfile {}", pidfile.display())), started: 100, cwd: None, kernel_thread: false };
         let alive = Fake { procs: HashMap::from([(4242, qemu.clone())]), lock: None };
         let mac: MacAddr = "52:54:00:15:7a:e3".parse()?;
-        assert_eq!(liveness(&alive, &pidfile), Liveness::Alive { pid: 4242, started: 100, cmdline_mac: Some(mac) });
+        assert_eq!(liveness(&alive, &pidfile), Liveness::Alive { pid: 4242, started: 100, cmdline_mac: Some(mac), unread: None });
         // reused pid: a shell now has it
         let reused = Fake { procs: HashMap::from([(4242, ProcInfo { argv: argv("/bin/bash -l"), started: 200, cwd: None, kernel_thread: false })]), lock: None };
         assert!(matches!(liveness(&reused, &pidfile), Liveness::Dead(d) if d.contains("not QEMU")));
@@ -327,7 +337,8 @@ mod tests {
         assert!(matches!(liveness(&rel, &pidfile), Liveness::Alive { .. }));
         // lock owner equal to the pid proves it even for an unreadable argv
         let hidden = Fake { procs: HashMap::from([(4242, ProcInfo { argv: vec![], started: 9, cwd: None, kernel_thread: false })]), lock: Some(4242) };
-        assert!(matches!(liveness(&hidden, &pidfile), Liveness::Alive { pid: 4242, .. }));
+        // Root's QEMU (vmnet on macOS): alive by the lock, and the row says what was not read.
+        assert!(matches!(liveness(&hidden, &pidfile), Liveness::Alive { pid: 4242, unread: Some(ref why), .. } if why.contains("cannot be read") && why.contains("lock")));
         let hidden = Fake { procs: HashMap::from([(4242, ProcInfo { argv: vec![], started: 9, cwd: None, kernel_thread: false })]), lock: None };
         assert!(matches!(liveness(&hidden, &pidfile), Liveness::Unverified { .. }));
         // a kernel thread (kworker) has no argv because it has none: stopped, even when it is the lock owner

@@ -140,7 +140,10 @@ pub fn decide(o: &Observations<'_>) -> Decision {
             details.push(reason.clone());
             false
         }
-        Liveness::Alive { .. } => true,
+        Liveness::Alive { unread, .. } => {
+            details.extend(unread.iter().cloned());
+            true
+        }
     };
     let routed = |ip: Ipv4Addr| !on_link(o.routes, ip);
     let mut off_link: Vec<Ipv4Addr> = Vec::new();
@@ -336,7 +339,7 @@ mod tests {
         neighbours::parse(&text)
     }
     fn alive() -> Liveness {
-        Liveness::Alive { pid: 1, started: 1, cmdline_mac: None }
+        Liveness::Alive { pid: 1, started: 1, cmdline_mac: None, unread: None }
     }
 
     struct Case {
