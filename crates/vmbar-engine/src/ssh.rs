@@ -30,8 +30,10 @@ pub fn valid_user(user: &str) -> bool {
 
 /// Quotes `s` as one word of a POSIX shell command line that a person may paste or a terminal
 /// may type: unchanged when it has only characters no shell treats specially
-/// (`A-Za-z0-9@%+=:,./_-`), else wrapped in single quotes with each `'` written as `'\''`; the
-/// empty string becomes `''`.
+/// (`A-Za-z0-9@+:,./_-`), else wrapped in single quotes with each `'` written as `'\''`; the
+/// empty string becomes `''`. `=` and `%` are quoted: zsh expands a bare word starting with `=`
+/// (`=ls` is `/usr/bin/ls`), fish one starting with `%` (`%self` is its PID), and a first word
+/// `a=b` is an assignment.
 ///
 /// `None` (refused) when `s` holds a character no quoting protects once the line is typed:
 /// a control character (C0 including tab, CR and newline, DEL, C1), a backslash (fish reads
@@ -41,7 +43,7 @@ pub fn shell_quote(s: &str) -> Option<Cow<'_, str>> {
     if s.chars().any(|c| !c.is_ascii() || c.is_ascii_control() || c == '\\') {
         return None;
     }
-    let safe = !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./_-".contains(&b));
+    let safe = !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"@+:,./_-".contains(&b));
     Some(if safe { Cow::Borrowed(s) } else { Cow::Owned(format!("'{}'", s.replace('\'', r"'\''"))) })
 }
 
@@ -143,6 +145,15 @@ mod tests {
         assert_eq!(shell_quote("plain").as_deref(), Some("plain"));
         assert_eq!(shell_quote("it's").as_deref(), Some(r"'it'\''s'"));
         assert_eq!(shell_quote("").as_deref(), Some("''"));
+    }
+
+    #[test]
+    fn words_zsh_or_fish_would_expand_are_quoted() {
+        // zsh: `=ls` -> /usr/bin/ls, `==` an error; fish: `%self` -> its PID (tests/typed_commands.rs).
+        for (word, quoted) in [("=ls", "'=ls'"), ("==", "'=='"), ("%self", "'%self'"), ("a=b", "'a=b'"), ("50%", "'50%'")] {
+            assert_eq!(shell_quote(word).as_deref(), Some(quoted), "{word:?}");
+        }
+        assert_eq!(shell_quote("jane@corp.example").as_deref(), Some("jane@corp.example"));
     }
 
     #[test]

@@ -276,6 +276,12 @@ fn quoted_words_typed_into_every_shell_arrive_as_one_argument() {
         "{a,b} [x] ?",
         "#x",
         "",
+        // zsh's EQUALS expansion (`=ls` -> /usr/bin/ls, `==` an error) and fish's `%self` (its PID)
+        // act on bare words that start with `=` or `%`.
+        "=ls",
+        "==",
+        "%self",
+        "a=b",
     ];
     let mut failures = Vec::new();
     for (shell, args) in shells() {
