@@ -161,32 +161,32 @@ pub fn is_inside(dir: &Path, file: &Path) -> bool {
     file != dir && file.starts_with(&dir)
 }
 
-/// `p` without `.`/`..` components, its longest existing prefix canonicalized (links resolved).
+/// `p` as the kernel would resolve it: its longest existing prefix canonicalized as written (links
+/// resolved, and `..` after a link taken on disk: `vms/link/..` is the parent of the link's
+/// target, not `vms`), then the rest without `.`/`..` components.
 fn resolved(p: &Path) -> PathBuf {
-    let mut lexical = PathBuf::new();
-    for c in p.components() {
+    let parts: Vec<Component<'_>> = p.components().collect();
+    for n in (1..=parts.len()).rev() {
+        let head: PathBuf = parts[..n].iter().collect();
+        if let Ok(real) = std::fs::canonicalize(&head) {
+            return lexical(real, &parts[n..]);
+        }
+    }
+    lexical(PathBuf::new(), &parts)
+}
+
+/// `base` with `parts` appended, `.` dropped and `..` taking off the last component.
+fn lexical(mut base: PathBuf, parts: &[Component<'_>]) -> PathBuf {
+    for c in parts {
         match c {
             Component::CurDir => {}
             Component::ParentDir => {
-                lexical.pop();
+                base.pop();
             }
-            other => lexical.push(other),
+            other => base.push(other),
         }
     }
-    let mut head = lexical.clone();
-    let mut tail: Vec<std::ffi::OsString> = Vec::new();
-    loop {
-        if let Ok(real) = std::fs::canonicalize(&head) {
-            return tail.iter().rev().fold(real, |acc, part| acc.join(part));
-        }
-        match (head.file_name().map(|n| n.to_owned()), head.parent().map(Path::to_path_buf)) {
-            (Some(name), Some(parent)) => {
-                tail.push(name);
-                head = parent;
-            }
-            _ => return lexical,
-        }
-    }
+    base
 }
 
 /// Turns open at login on or off; returns the autostart entry's state afterwards.
@@ -255,6 +255,33 @@ mod tests {
         // An outside registry already in force (hand-written config) does not nag on other changes.
         let already = settings(&vms, &outside);
         assert!(check_registry_place(&already, &already, false).is_ok());
+    }
+
+    #[test]
+    fn a_registry_reached_by_dotdot_through_a_link_is_outside() {
+        // `vms/link/..` is the parent of the link's target for the kernel (what vmbar writes), not
+        // `vms`: `..` after a link is resolved on disk, not by dropping the link's name.
+        let tmp = tempfile::tempdir().unwrap();
+        let vms = tmp.path().join("vms");
+        let deep = tmp.path().join("dotfiles/deep");
+        std::fs::create_dir_all(&vms).unwrap();
+        std::fs::create_dir_all(&deep).unwrap();
+        std::os::unix::fs::symlink(&deep, vms.join("link")).unwrap();
+        let before = settings(&vms, &vms.join("registry.json"));
+        let sneaky = vms.join("link/../settings.json");
+        std::fs::write(tmp.path().join("dotfiles/settings.json"), "{}").unwrap();
+        assert_eq!(std::fs::canonicalize(&sneaky).unwrap(), std::fs::canonicalize(tmp.path().join("dotfiles/settings.json")).unwrap());
+        assert!(!is_inside(&vms, &sneaky), "{} is the file outside", sneaky.display());
+        let err = check_registry_place(&before, &settings(&vms, &sneaky), false).err();
+        assert!(matches!(err, Some(AppError::RegistryOutsideVmsDir(_))), "{} was accepted without confirmation", sneaky.display());
+        // Not created yet: the same.
+        assert!(!is_inside(&vms, &vms.join("link/../new.json")));
+        assert!(!is_inside(&vms, &vms.join("link/nothing/../../new.json")));
+        // A link to a folder inside stays inside; a missing subfolder's `..` stays lexical.
+        std::fs::create_dir_all(vms.join("sub/deeper")).unwrap();
+        std::os::unix::fs::symlink(vms.join("sub/deeper"), vms.join("inlink")).unwrap();
+        assert!(is_inside(&vms, &vms.join("inlink/../r.json")));
+        assert!(is_inside(&vms, &vms.join("missing/../r.json")));
     }
 
     #[test]
