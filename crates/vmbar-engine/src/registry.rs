@@ -80,6 +80,10 @@ pub enum RegistryError {
     /// The registry kept changing under vmbar while it tried to write.
     #[error("{0} kept changing during write-back; retried on the next refresh")]
     Busy(PathBuf),
+    /// Another program held the lock on the registry's folder for longer than
+    /// [`LOCK_WAIT`] (a vmbar stuck in a write, or any program that flocks the folder).
+    #[error("the folder of {0} stayed locked by another program; not written, retried on a later refresh")]
+    Locked(PathBuf),
 }
 
 /// Reads and parses the registry. `Ok(None)` when the file does not exist.
@@ -207,7 +211,8 @@ const PARTIAL_WAITS: usize = 20;
 /// [`RegistryError::Parse`] when the registry does not parse (it is never
 /// overwritten), [`RegistryError::Io`] on I/O failure (also when the
 /// registry's owner cannot be kept: not written), [`RegistryError::Busy`]
-/// after 8 rounds disturbed by another writer.
+/// after 8 rounds disturbed by another writer, [`RegistryError::Locked`] when
+/// the folder's lock was not free within [`LOCK_WAIT`].
 pub fn write_ip(path: &Path, name: &str, ip: Ipv4Addr) -> Result<WriteOutcome, RegistryError> {
     let io = |e: std::io::Error| RegistryError::Io { path: path.to_owned(), error: e };
     // The file itself: a symlink (or a folder reached through one) stays as it is.
@@ -217,7 +222,11 @@ pub fn write_ip(path: &Path, name: &str, ip: Ipv4Addr) -> Result<WriteOutcome, R
         Err(e) => return Err(io(e)),
     };
     let dir = target.parent().unwrap_or(Path::new("/"));
-    let folder = lock_folder(dir).map_err(io)?;
+    let folder = match lock_folder(dir) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Err(RegistryError::Locked(path.to_owned())),
+        Err(e) => return Err(io(e)),
+    };
     let prefix = temp_prefix(&target);
     // Under the lock no other vmbar is writing: a temporary file with our prefix
     // is a leftover of a vmbar killed (SIGKILL, power loss) during a write-back.
@@ -308,17 +317,31 @@ fn put_back_displaced(tmp: &Path, target: &Path, base: Vec<u8>, ours: Vec<u8>) -
     Ok(false)
 }
 
+/// How long a write-back waits for the lock on the registry's folder. A vmbar
+/// holds it for one write (milliseconds); any program that can open the folder
+/// can also hold it (`flock ~/vms -c ...`, another user), and the refresh that
+/// writes back must not wait for that without end.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Opens the folder holding the registry as a directory and takes an
-/// exclusive `flock` on it (blocking until other vmbar processes release
-/// it; released when the returned handle is dropped).
+/// exclusive `flock` on it, waiting at most [`LOCK_WAIT`] for other holders
+/// (released when the returned handle is dropped).
 ///
 /// # Errors
-/// When the folder cannot be opened or locked.
+/// When the folder cannot be opened or locked; `WouldBlock` when it stayed
+/// locked for [`LOCK_WAIT`].
 fn lock_folder(dir: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     let folder = OpenOptions::new().read(true).custom_flags(nix::libc::O_DIRECTORY).open(dir)?;
-    folder.lock()?;
-    Ok(folder)
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match folder.try_lock() {
+            Ok(()) => return Ok(folder),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(2)),
+            Err(std::fs::TryLockError::WouldBlock) => return Err(std::io::ErrorKind::WouldBlock.into()),
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+        }
+    }
 }
 
 /// A temporary file in `dir` holding `bytes`, with the owner, group and

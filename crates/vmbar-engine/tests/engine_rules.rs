@@ -808,3 +808,28 @@ async fn macos15_duid_keyed_lease_makes_the_old_mac_lease_stale() {
         assert!(!t.world.probed.lock().unwrap_or_else(|e| e.into_inner()).contains(&ip("192.168.64.29")), "{name}: the superseded lease's address was probed");
     }
 }
+
+#[tokio::test]
+async fn a_folder_lock_held_by_another_program_never_hangs_the_refresh() {
+    // The write-back serialises vmbar processes with a flock on the VMs folder. Any program that
+    // can open the folder can hold that lock (`flock ~/vms -c 'vm create ...'`, another user
+    // when the folder is readable): a refresh must not wait for it without end; the write-back
+    // is skipped (and retried later) and the row says why.
+    let mut t = setup(REG, |s| s.sources.dns = false);
+    t.vm("fargo", 100, MAC, &table(MAC, Some("192.168.1.51")));
+    answer(&t, "192.168.1.51", banner());
+    let dir = std::fs::File::open(&t.vms).unwrap_or_else(|e| panic!("{e}"));
+    dir.lock().unwrap_or_else(|e| panic!("{e}"));
+    let holder = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(20));
+        drop(dir);
+    });
+    let started = std::time::Instant::now();
+    let r = t.row("fargo").await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(8), "refresh waited {took:?} for another program's lock on the VMs folder");
+    assert_eq!((r.status, r.ipv4), (Status::Booting, Some(ip("192.168.1.51"))), "{r:?}");
+    assert_eq!(registry_ip(&t, "fargo").as_deref(), Some("192.168.1.23"), "written without the lock");
+    assert!(r.detail.as_deref().unwrap_or("").contains("registry write-back"), "{r:?}");
+    drop(holder); // detached: the lock goes with the test process
+}
