@@ -11,6 +11,7 @@ fn main() {
             "save_settings",
             "set_open_at_login",
             "hide_window",
+            "install_cli",
         ]),
     ))
     .expect("tauri-build failed (tauri.conf.json or capabilities/)");

@@ -17,8 +17,12 @@ use crate::state::{ui_state, Shared, UiState};
 pub fn get_state(shared: State<'_, Shared>) -> UiState {
     // The window asks when it opens: look the programs up again (the user may have installed one).
     let programs = crate::os::programs_found();
+    let folders = crate::cli_install::install_folders();
+    let bundled = crate::cli_install::bundled_cli().map(|p| p.display().to_string());
     let mut inner = shared.lock();
     inner.programs = programs;
+    inner.cli_folders = folders;
+    inner.cli_bundled = bundled;
     ui_state(&inner, shared.opts.pinned)
 }
 
@@ -308,4 +312,21 @@ mod tests {
         assert!(valid_ssh_user("ubuntu-22.04_x"));
         assert!(valid_ssh_user("jane@corp.example"), "directory accounts");
     }
+}
+
+/// Installs the bundled `vmbar` command-line tool as a link `FOLDER/vmbar` in the folder the
+/// user chose ([`crate::cli_install`]); returns the link's path.
+///
+/// # Errors
+/// [`AppError::CliInstall`]: this build carries no CLI, the folder is not an absolute existing
+/// folder, `FOLDER/vmbar` exists and is not vmbar's link, or it cannot be written.
+#[tauri::command]
+pub fn install_cli(folder: String) -> Result<String, AppError> {
+    let source = crate::cli_install::bundled_cli()
+        .ok_or_else(|| AppError::CliInstall("this copy of vmbar carries no command-line tool (it comes with the macOS app bundle)".into()))?;
+    let folder = folder.trim();
+    if folder.contains('\0') || folder.len() > 4096 {
+        return Err(AppError::CliInstall("invalid folder".into()));
+    }
+    crate::cli_install::install(std::path::Path::new(folder), &source).map(|p| p.display().to_string()).map_err(AppError::CliInstall)
 }

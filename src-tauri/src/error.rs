@@ -32,6 +32,10 @@ pub enum AppError {
     /// The autostart entry (LaunchAgent / XDG autostart) could not be changed.
     #[error("open at login: {0}")]
     Autostart(String),
+    /// The command-line tool could not be installed (no bundled CLI, an existing file, no
+    /// write access).
+    #[error("command-line tool: {0}")]
+    CliInstall(String),
     /// The engine is not running yet.
     #[error("the engine is not running")]
     NoEngine,
@@ -48,6 +52,7 @@ impl AppError {
             AppError::Settings(_) => "settings",
             AppError::RegistryOutsideVmsDir(_) => "registry_outside_vms_dir",
             AppError::Autostart(_) => "autostart",
+            AppError::CliInstall(_) => "cli_install",
             AppError::NoEngine => "no_engine",
         }
     }

@@ -11,6 +11,7 @@
 
 pub mod actions;
 pub mod cli;
+pub mod cli_install;
 pub mod commands;
 pub mod engine;
 pub mod error;
@@ -102,6 +103,8 @@ pub fn run(builder: tauri::Builder<tauri::Wry>, opts: StartOptions) -> anyhow::R
             at: None,
             open_at_login: settings.open_at_login,
             programs: os::programs_found(),
+            cli_bundled: cli_install::bundled_cli().map(|p| p.display().to_string()),
+            cli_folders: cli_install::install_folders(),
             login_item: if settings.open_at_login { os::login_item::LoginItemState::On } else { os::login_item::LoginItemState::Off },
             settings: settings.clone(),
             settings_error,
@@ -126,6 +129,7 @@ pub fn run(builder: tauri::Builder<tauri::Wry>, opts: StartOptions) -> anyhow::R
             commands::save_settings,
             commands::set_open_at_login,
             commands::hide_window,
+            commands::install_cli,
         ])
         .on_window_event(window::on_event)
         .setup(move |app| {

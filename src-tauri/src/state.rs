@@ -43,6 +43,10 @@ pub struct Inner {
     pub login_item: crate::os::login_item::LoginItemState,
     /// The programs the app runs, as last looked up (at start and when the window asks).
     pub programs: Vec<crate::os::ProgramFound>,
+    /// The bundled command-line tool, as last looked up.
+    pub cli_bundled: Option<String>,
+    /// Folders offered for installing it, as last looked up.
+    pub cli_folders: Vec<String>,
     /// The once-per-boot notification memory.
     pub rule: NotifyRule,
     /// The last payload sent to the window, without its `at` (the engine refreshes every
@@ -167,6 +171,10 @@ pub struct SystemView {
     pub login_item_needs_approval: bool,
     /// The programs found where a login shell would find them (`ssh`, the terminal).
     pub programs: Vec<crate::os::ProgramFound>,
+    /// The command-line tool this app carries (absolute path), `None` when it carries none.
+    pub cli_bundled: Option<String>,
+    /// Folders offered for "Install command-line tool" (writable, on the login-shell search list).
+    pub cli_folders: Vec<String>,
 }
 
 /// Builds the window's payload from the state.
@@ -188,6 +196,8 @@ pub fn ui_state(inner: &Inner, pinned: bool) -> UiState {
             login_item: crate::os::login_item::describe(crate::os::login_item::mechanism(), inner.login_item),
             login_item_needs_approval: inner.login_item == crate::os::login_item::LoginItemState::NeedsApproval,
             programs: inner.programs.clone(),
+            cli_bundled: inner.cli_bundled.clone(),
+            cli_folders: inner.cli_folders.clone(),
         },
     }
 }
@@ -215,6 +225,8 @@ mod tests {
             open_at_login: false,
             login_item: crate::os::login_item::LoginItemState::Off,
             programs: vec![crate::os::ProgramFound { role: "ssh".into(), path: Some("/usr/bin/ssh".into()) }],
+            cli_bundled: None,
+            cli_folders: Vec::new(),
             rule: NotifyRule::new(),
             last_payload: None,
             last_tray: None,

@@ -26,6 +26,7 @@ export const app = {
   saveSettings: (settings) => call('save_settings', { settings }),
   setOpenAtLogin: (enabled) => call('set_open_at_login', { enabled }),
   hideWindow: () => call('hide_window'),
+  installCli: (folder) => call('install_cli', { folder }),
   onState: (handler) => on('vmbar://state', handler),
   onShowSettings: (handler) => on('vmbar://show-settings', handler),
 };

@@ -66,6 +66,13 @@ export function start(doc, app, clock = () => new Date()) {
       },
     );
   });
+  doc.getElementById('install-cli').addEventListener('click', () => {
+    const note = doc.getElementById('cli-note');
+    app.installCli(doc.getElementById('cli-folder').value).then(
+      (path) => { note.textContent = `Installed: ${path}`; toast(`vmbar installed as ${path}`); },
+      (err) => { note.textContent = err && err.message ? err.message : String(err); },
+    );
+  });
   doc.addEventListener('keydown', (e) => {
     if (e.key === 'Escape') {
       if (!settingsBox.hidden) openSettings(false);

@@ -96,6 +96,17 @@ export function fillSystem(doc, system) {
   login.className = system?.login_item_needs_approval ? 'note override' : 'note';
   const found = (system?.programs || []).map((p) => `${p.role}: ${p.path ?? 'not found'}`);
   programs.textContent = found.length ? `Programs vmbar runs: ${found.join('; ')}` : '';
+  const cliNote = doc.getElementById('cli-note');
+  const install = doc.getElementById('install-cli');
+  const list = doc.getElementById('cli-folders');
+  if (!cliNote || !install || !list) return;
+  const bundled = system?.cli_bundled || null;
+  if (bundled) install.removeAttribute('disabled');
+  else install.setAttribute('disabled', '');
+  cliNote.textContent = bundled
+    ? `Links FOLDER/vmbar to ${bundled} (an existing file there is never replaced).`
+    : 'This copy of vmbar carries no command-line tool (it comes with the macOS app); install it with cargo install --path crates/vmbar-cli.';
+  list.replaceChildren(...(system?.cli_folders || []).map((f) => el(doc, 'option', { value: f })));
 }
 
 /** Fills the settings form from `settings` (the app's SettingsView), with override notes. */

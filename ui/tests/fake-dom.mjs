@@ -9,6 +9,7 @@ class FakeElement {
     this.listeners = {}; this.hidden = false; this.value = ''; this.checked = false; this.className = '';
   }
   setAttribute(k, v) { this.attributes.set(k, String(v)); if (k === 'id') this.ownerDocument.ids.set(v, this); }
+  removeAttribute(k) { this.attributes.delete(k); }
   getAttribute(k) { return this.attributes.has(k) ? this.attributes.get(k) : null; }
   hasAttribute(k) { return this.attributes.has(k); }
   get disabled() { return this.attributes.has('disabled'); }
@@ -42,5 +43,6 @@ export const WINDOW_IDS = [
   ['set-ssh-user', 'input'], ['set-ssh-user-note', 'p'], ['set-notifications', 'input'],
   ['set-open-at-login', 'input'], ['config-path', 'p'], ['set-registry-writes', 'p'],
   ['login-item-note', 'p'], ['programs-note', 'p'],
+  ['cli-folder', 'input'], ['cli-folders', 'datalist'], ['install-cli', 'button'], ['cli-note', 'p'],
   ['set-registry-confirm-field', 'div'], ['set-registry-confirm', 'input'],
 ];

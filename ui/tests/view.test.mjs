@@ -105,3 +105,14 @@ test('settings say how vmbar opens at login and which programs it found, as text
   fillSystem(doc, undefined);
   assert.equal(doc.getElementById('programs-note').textContent, '');
 });
+
+test('the command-line tool: offered folders, the bundled path, disabled without one', () => {
+  const doc = fakeDocument(WINDOW_IDS);
+  fillSystem(doc, { programs: [], cli_bundled: '/Applications/vmbar.app/Contents/MacOS/vmbar', cli_folders: ['/opt/homebrew/bin', '/Users/ana/.local/bin'] });
+  assert.equal(doc.getElementById('install-cli').disabled, false);
+  assert.match(doc.getElementById('cli-note').textContent, /Links FOLDER\/vmbar to \/Applications\/vmbar\.app\/Contents\/MacOS\/vmbar/);
+  assert.deepEqual(doc.getElementById('cli-folders').children.map((o) => o.attributes.get('value')), ['/opt/homebrew/bin', '/Users/ana/.local/bin']);
+  fillSystem(doc, { programs: [], cli_bundled: null, cli_folders: [] });
+  assert.equal(doc.getElementById('install-cli').disabled, true);
+  assert.match(doc.getElementById('cli-note').textContent, /carries no command-line tool/);
+});
