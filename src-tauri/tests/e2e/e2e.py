@@ -48,6 +48,9 @@ VMS = {
 }
 HOSTILE = "<img src=x onerror=alert(1)>"
 WIRED = ["alpha", "bravo", "delta"]  # charlie's address is never reachable: it stays initializing
+# charlie's subnet is on a link of the app's namespace (so its registry address is an on-link
+# candidate, shown unconfirmed), but nothing on that link holds the address.
+LINKED_ONLY = ["charlie"]
 
 FAKE_QEMU = r"""
 import fcntl, os, sys, time
@@ -118,6 +121,13 @@ def outer(args):
             sh("ip", "-n", ns_v, "link", "set", v, "address", mac)
             sh("ip", "-n", ns_a, "addr", "add", f"{net}.1/24", "dev", a)
             sh("ip", "-n", ns_v, "addr", "add", f"{ip}/24", "dev", v)
+            sh("ip", "-n", ns_a, "link", "set", a, "up")
+            sh("ip", "-n", ns_v, "link", "set", v, "up")
+        for i, name in enumerate(LINKED_ONLY, start=len(WIRED)):
+            net = VMS[name][0].rsplit(".", 1)[0]
+            a, v = f"e2ea{i}", f"e2ev{i}"
+            sh("ip", "-n", ns_a, "link", "add", a, "type", "veth", "peer", "name", v, "netns", ns_v)
+            sh("ip", "-n", ns_a, "addr", "add", f"{net}.1/24", "dev", a)
             sh("ip", "-n", ns_a, "link", "set", a, "up")
             sh("ip", "-n", ns_v, "link", "set", v, "up")
         env = dict(os.environ, VMBAR_E2E_VMS_NS=ns_v)
