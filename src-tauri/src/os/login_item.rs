@@ -185,11 +185,15 @@ mod tests {
     fn state_and_set_follow_the_plugin_where_it_is_the_mechanism() {
         use std::cell::Cell;
         let on = Cell::new(false);
-        let st = set(true, |e| Ok(on.set(e)), || Ok(on.get()));
+        let flip = |e: bool| -> Result<(), String> {
+            on.set(e);
+            Ok(())
+        };
+        let st = set(true, flip, || Ok(on.get()));
         if mechanism() != Mechanism::ServiceManagement {
             assert_eq!(st, Ok(LoginItemState::On));
             assert!(on.get());
-            assert_eq!(set(false, |e| Ok(on.set(e)), || Ok(on.get())), Ok(LoginItemState::Off));
+            assert_eq!(set(false, flip, || Ok(on.get())), Ok(LoginItemState::Off));
             assert_eq!(state(|| Err("no autostart dir".into())), Err("no autostart dir".to_string()));
         }
     }
