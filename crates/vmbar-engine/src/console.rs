@@ -948,13 +948,16 @@ impl ConsoleTail {
     /// Ties the following reads to the QEMU process `(pid, start time in Unix
     /// seconds)` (`None`: no live process, which changes nothing). When another
     /// process than the last one appears (also the first one after reads made while
-    /// the VM was stopped) and it started after the last read, everything read so far
+    /// the VM was stopped) and it started after the last read (or in the same
+    /// whole second: the start time has no finer grain), everything read so far
     /// predates it ([`ConsoleParser::fence`]). The same process seen again after a
     /// moment without one (a liveness read that failed) fences nothing.
     /// Call before [`Self::update`].
     pub fn set_process(&mut self, process: Option<(u32, u64)>) {
         if let Some(p) = process {
-            let read_before = self.last_read.is_some_and(|t| t < p.1 as f64);
+            // The start time is whole seconds (floored): a process started in the second of
+            // the last read may have started after it, and is taken to have.
+            let read_before = self.last_read.is_some_and(|t| t < p.1 as f64 + 1.0);
             if self.process != Some(p) && self.identity.is_some() && read_before {
                 self.parser.fence();
             }

@@ -833,3 +833,23 @@ async fn a_folder_lock_held_by_another_program_never_hangs_the_refresh() {
     assert!(r.detail.as_deref().unwrap_or("").contains("registry write-back"), "{r:?}");
     drop(holder); // detached: the lock goes with the test process
 }
+
+#[tokio::test]
+async fn a_qemu_restarted_within_the_second_of_the_last_read_still_fences_the_old_boot() {
+    // Process start times are whole seconds: a QEMU restarted on an append-mode console in the
+    // same wall-clock second as the last read (likely at a 500 ms refresh) must still begin a new
+    // boot, even without firmware lines (`-kernel` with `quiet`), like a restart a second later.
+    let mut t = setup(REG, |s| s.sources.dns = false);
+    t.vm("fargo", 100, MAC, &format!("{}{FINISHED}", table(MAC, Some("192.168.1.30"))));
+    answer(&t, "192.168.1.30", banner());
+    let r = t.row("fargo").await;
+    assert_eq!((r.status, r.ipv4), (Status::Running, Some(ip("192.168.1.30"))));
+    // the last read early in a wall-clock second, the new QEMU started later in that second
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    tokio::time::sleep(Duration::from_nanos(1_000_000_000 - u64::from(now.subsec_nanos()) + 20_000_000)).await;
+    let _ = t.refresh().await;
+    t.append("fargo", "[  OK  ] Started systemd-journald.service - Journal Service.\n");
+    restart_qemu(&t, "fargo", 200, 0);
+    let r = t.row("fargo").await;
+    assert_eq!((r.status, r.ipv4), (Status::Initializing, None), "{r:?}");
+}
