@@ -508,6 +508,41 @@ class Run:
         wait_for("alpha's ssh command with the new default user", alpha_ssh, 20, every=1.0)
         log("settings form: override note, save, live reconfigure: ok")
 
+        # 8b. Settings say which programs were found and install the command-line tool: the vmbar
+        # beside the app binary (the bundle's Contents/MacOS; here cargo's target folder) is
+        # linked into a folder the user typed, and a second folder holding a file is refused.
+        programs = wait_for("the programs note", lambda: self.wd.js("return document.getElementById('programs-note').textContent"), 5)
+        assert programs.startswith("Programs vmbar runs: ssh: ") and "terminal: " in programs, programs
+        bundled = os.path.join(os.path.dirname(os.path.abspath(self.args.app)), "vmbar")
+        disabled = self.wd.js("return document.getElementById('install-cli').disabled")
+        if os.access(bundled, os.X_OK):
+            assert disabled is False, "Install command-line tool is disabled although vmbar is beside the app"
+            bindir = os.path.join(self.tmp, "bin")
+            os.makedirs(bindir)
+            self.wd.js(f"document.getElementById('cli-folder').value = {json.dumps(bindir)};"
+                       "document.getElementById('install-cli').scrollIntoView({block: 'center'});")
+            self.wd.click("#install-cli")
+            link = os.path.join(bindir, "vmbar")
+            wait_for("the vmbar link", lambda: os.path.islink(link), 10)
+            assert os.readlink(link) == bundled, os.readlink(link)
+            taken = os.path.join(self.tmp, "taken")
+            os.makedirs(taken)
+            with open(os.path.join(taken, "vmbar"), "w") as f:
+                f.write("the user's own")
+            self.wd.js(f"document.getElementById('cli-folder').value = {json.dumps(taken)};"
+                       "document.getElementById('install-cli').scrollIntoView({block: 'center'});")
+            self.wd.click("#install-cli")
+            refused = wait_for("the refusal", lambda: "not vmbar's link" in (self.wd.js("return document.getElementById('cli-note').textContent") or ""), 10)
+            assert open(os.path.join(taken, "vmbar")).read() == "the user's own"
+            log("settings: programs found, command-line tool linked, an existing file kept: ok")
+        if os.environ.get("VMBAR_E2E_SETTINGS_SHOT"):  # to look at the settings panel by hand
+            self.wd.js("document.getElementById('install-cli').scrollIntoView({block: 'center'});")
+            with open(os.environ["VMBAR_E2E_SETTINGS_SHOT"], "wb") as f:
+                f.write(self.wd.screenshot())
+        else:
+            assert disabled is True, "Install command-line tool is enabled without a vmbar beside the app"
+            log("settings: programs found; no vmbar beside the app, install disabled: ok")
+
         # 9. A second instance hands over to the first and exits.
         apps = [int(p) for p in sh("pgrep", "-P", str(drv.pid), check=False).stdout.split()]
         assert len(apps) == 1, f"expected one app process under WebKitWebDriver, got {apps}"
