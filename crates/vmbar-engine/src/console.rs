@@ -42,7 +42,7 @@
 //! | `systemd-boot <version>` | systemd-boot's banner (UEFI guests) |
 //! | `reboot: Restarting system`, `reboot: Power down`, `reboot: System halted` | the guest kernel's `kernel/reboot.c` (`pr_emerg`, printed even with `quiet`) |
 //! | `Linux version ...` | the kernel banner (`linux_banner`, printed by `start_kernel()`) |
-//! | a kernel `[ts]` that restarts below 5 s | printk timestamps (`CONFIG_PRINTK_TIME`) start again at 0 with each kernel |
+//! | a kernel `[ts]` that restarts below 5 s, on a kernel line (not a journal's `[ts] HOST kernel:` or `[ts] HOST IDENT[PID]:`, which `journalctl -o short-monotonic` prints for an earlier boot) | printk timestamps (`CONFIG_PRINTK_TIME`) start again at 0 with each kernel |
 //! | cloud-init `running 'init-local'` once cloud-init ran, or a stage earlier than the boot's latest (`running 'init'` after `finished`), not backwards in time | cloud-init's stage banners (`cloudinit/cmd/main.py`): one pass per boot |
 //! | a cloud-init stage line whose uptime goes backwards while its wall clock goes forward | cloud-init's stage banner: `at <RFC 2822 time>. Up N seconds` |
 //!
@@ -410,7 +410,9 @@ impl ConsoleParser {
         if self.wrapped.is_none() && is_plain_line(&raw) {
             // Fast path for the great majority of console lines (kernel and systemd
             // messages): nothing in them but a possible kernel timestamp matters.
-            self.clock_line(kernel_ts(&raw), None, Marker::None, None);
+            let ts = kernel_ts(&raw);
+            let journal = ts.is_some_and(|t| t < 5.0) && journal_after_ts(&raw);
+            self.clock_line(ts, None, Marker::None, None, journal);
             self.in_table = false;
             return;
         }
@@ -423,7 +425,8 @@ impl ConsoleParser {
     /// line that starts at `partial_start_of_line`: `ts` is its kernel timestamp,
     /// `up` cloud-init's `Up N seconds`, `marker` what it announces. Returns true
     /// when the line's facts (table rows, stages, users) belong to the current boot.
-    fn clock_line(&mut self, ts: Option<f64>, up: Option<f64>, marker: Marker, wall: Option<i64>) -> bool {
+    /// `journal` says the line is a journal line behind its `[ts]` ([`journal_after_ts`]).
+    fn clock_line(&mut self, ts: Option<f64>, up: Option<f64>, marker: Marker, wall: Option<i64>, journal: bool) -> bool {
         let at = self.partial_start_of_line;
         if marker == Marker::Firmware {
             // Firmware runs only after a reset: always a new boot, whatever came before.
@@ -465,7 +468,9 @@ impl ConsoleParser {
         // Uptime backwards while the wall clock of cloud-init's stage lines goes forward: a
         // new boot printed later (a QEMU restart on an appended log, a `quiet` kernel), not a replay.
         let later = backwards && wall.is_some_and(|w| self.wall.is_some_and(|b| w > b));
-        let restarted = later || (ts.is_some() && self.clock.is_some_and(|c| t + 1.0 < c) && t < 5.0);
+        // Kernel timestamps restarting are the kernel's own lines, never a journal's
+        // (`journalctl -o short-monotonic` prints an earlier boot from `[    0.000000]`).
+        let restarted = later || (ts.is_some() && !journal && self.clock.is_some_and(|c| t + 1.0 < c) && t < 5.0);
         // A boundary needs time on its side: an earlier stage whose wall clock went back is an
         // earlier boot's line printed again. (Ordinary lines are not judged by the wall clock:
         // inside one boot it may step back, e.g. NTP correcting an RTC kept in local time.)
@@ -536,7 +541,8 @@ impl ConsoleParser {
         let up = stage.and_then(|_| UP_SECS.captures(line)).and_then(|c| c.get(1)?.as_str().parse::<f64>().ok()).filter(|u| u.is_finite());
         self.partial_start_of_line = offset;
         let wall = stage.and_then(|_| STAGE_WALL.captures(line)).and_then(|c| chrono::DateTime::parse_from_rfc2822(c.get(1)?.as_str()).ok()).map(|d| d.timestamp());
-        if !self.clock_line(ts, up, marker, wall) {
+        let journal = ts.is_some_and(|t| t < 5.0) && journal_after_ts(line.as_bytes());
+        if !self.clock_line(ts, up, marker, wall, journal) {
             // not the current boot's: an earlier process's, or a replay
             self.in_table = false;
             self.wrapped = None;
@@ -717,6 +723,32 @@ fn is_plain_line(raw: &[u8]) -> bool {
 static PLAIN_NEEDLES: LazyLock<Vec<memchr::memmem::Finder<'static>>> = LazyLock::new(|| {
     ["-info", "Linux version", "loud-init", "=== network", "for user", "SeaBIOS", "BdsDxe", "iPXE", "GRUB", "systemd-boot", "reboot: "].iter().map(|n| memchr::memmem::Finder::new(n.as_bytes())).collect()
 });
+
+/// True when the text behind a line's `[ts]` is a journal line, `HOST kernel: ...` or
+/// `HOST IDENT[PID]: ...` (`journalctl -o short-monotonic`): the live console shows the
+/// kernel's own messages there (`Linux version`, `pci 0000:00:01.0: ...`) or a service's
+/// kmsg line with no host (`cloud-init[658]: ...`), never a host name before them.
+fn journal_after_ts(line: &[u8]) -> bool {
+    let Some(close) = memchr::memchr(b']', line) else { return false };
+    let rest = &line[close + 1..];
+    let mut words = rest.split(|b| *b == b' ' || *b == b'\t').filter(|w| !w.is_empty());
+    let (Some(host), Some(ident)) = (words.next(), words.next()) else { return false };
+    let Some(ident) = ident.strip_suffix(b":") else { return false };
+    if host.ends_with(b":") || host.contains(&b'[') {
+        return false;
+    }
+    if ident == b"kernel" {
+        return true;
+    }
+    // NAME[PID]
+    let Some(open) = memchr::memchr(b'[', ident) else { return false };
+    let (name, pid) = (&ident[..open], &ident[open + 1..]);
+    !name.is_empty()
+        && name.iter().all(|b| b.is_ascii_alphanumeric() || b"_.@/-".contains(b))
+        && pid.len() >= 2
+        && pid.ends_with(b"]")
+        && pid[..pid.len() - 1].iter().all(u8::is_ascii_digit)
+}
 
 /// The kernel timestamp at the start of a console line: `[   26.355300]`,
 /// optionally after blanks and a `<14>` syslog priority (`printk` format), in seconds.
@@ -1157,6 +1189,22 @@ mod tests {
         for bad in [&b"[  OK  ] Started"[..], b"[26.]", b"[.5]", b"x[1.0]", b"[12345678.0]", b"[1.0", b"<1234>[1.0]", b""] {
             assert_eq!(kernel_ts(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn journal_lines_behind_a_kernel_timestamp_are_told_from_the_kernels_own() {
+        for j in [&b"[    0.000000] fargo kernel: Linux version 6.1"[..], b"[    2.345] fargo systemd[1]: systemd 255 running", b"<14>[ 1.0] host.lan cloud-init[600]: x"] {
+            assert!(journal_after_ts(j), "{:?}", String::from_utf8_lossy(j));
+        }
+        for k in [&b"[    0.000000] Linux version 6.1"[..], b"[    0.5] pci 0000:00:01.0: [8086:7000] type 00", b"[    1.2] virtio_net virtio0 eth0: renamed", b"[   26.3] cloud-init[658]: ci-info: x", b"[    1.0] systemd[1]: Started", b"[    1.0] EXT4-fs (vda1): mounted", b"[    3.1] sd 2:0:0:0: [sda] 20971520 blocks", b"[  1.0] a b[x]: c"] {
+            assert!(!journal_after_ts(k), "{:?}", String::from_utf8_lossy(k));
+        }
+        // `journalctl -b -1 -o short-monotonic` after the current boot's table: a replay, not a new boot
+        let log = format!("{MODERN}[   45.0] systemd[1]: Started x\n[    0.000000] fargo kernel: Linux version 6.1\n[    2.3] fargo systemd[1]: systemd 255 running\n{}", MODERN.replace("] cloud-init[658]", "] fargo cloud-init[658]").replace("10.0.2.15 ", "10.0.2.99 "));
+        let p = parse_all(log.as_bytes());
+        assert_eq!(p.boundaries(), 0);
+        let t = p.current().table.clone().unwrap_or_default();
+        assert_eq!(t.ipv4_for(mac("52:54:00:12:34:56")), vec![Ipv4Addr::new(10, 0, 2, 15)]);
     }
 
     #[test]

@@ -853,3 +853,23 @@ async fn a_qemu_restarted_within_the_second_of_the_last_read_still_fences_the_ol
     let r = t.row("fargo").await;
     assert_eq!((r.status, r.ipv4), (Status::Initializing, None), "{r:?}");
 }
+
+#[tokio::test]
+async fn an_earlier_boot_printed_by_journalctl_short_monotonic_is_a_replay_not_a_new_boot() {
+    // Issue #9 case 3 with `journalctl -b -1 -o short-monotonic` on the serial console: the dump
+    // begins `[    0.000000] fargo kernel: Linux version ...`, which the "kernel timestamps restart
+    // below 5 s" rule takes for a new boot, so the earlier boot's table becomes the current one.
+    let mut t = setup(REG, |s| s.sources.dns = false);
+    t.vm("fargo", 100, MAC, &format!("{}{FINISHED}", table(MAC, Some("192.168.1.61"))));
+    answer(&t, "192.168.1.61", banner());
+    answer(&t, "192.168.1.51", banner());
+    assert_eq!(t.row("fargo").await.ipv4, Some(ip("192.168.1.61")));
+    let mut dump = String::from("root@fargo:~# journalctl -b -1 -o short-monotonic --no-pager\n");
+    dump.push_str("[    0.000000] fargo kernel: Linux version 6.1.0-28-amd64 (debian-kernel@lists.debian.org)\n");
+    dump.push_str("[    0.000000] fargo kernel: Command line: BOOT_IMAGE=/vmlinuz root=/dev/vda1\n");
+    dump.push_str(&table(MAC, Some("192.168.1.51")).replace("] cloud-init[600]", "] fargo cloud-init[600]"));
+    dump.push_str("[   25.0] fargo cloud-init[900]: Cloud-init v. 25.2 finished at Mon. Up 25 seconds\n");
+    t.append("fargo", &dump);
+    let r = t.row("fargo").await;
+    assert_eq!(r.ipv4, Some(ip("192.168.1.61")), "{r:?}");
+}
