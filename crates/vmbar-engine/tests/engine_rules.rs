@@ -873,3 +873,41 @@ async fn an_earlier_boot_printed_by_journalctl_short_monotonic_is_a_replay_not_a
     let r = t.row("fargo").await;
     assert_eq!(r.ipv4, Some(ip("192.168.1.61")), "{r:?}");
 }
+
+#[tokio::test]
+async fn a_one_shot_read_of_a_console_ending_in_a_long_replay_keeps_the_current_boots_address() {
+    // Issue #9 case 3 at the size of a real `journalctl -b -1`: the dump (journal lines, no kernel
+    // timestamps) is longer than the first read's 256 KiB window, and the window starts inside it,
+    // after the current boot's last timestamped line. A long-running engine (watch) saw the current
+    // boot's table first and ignores the replay; a fresh engine (one-shot status/ip) must agree.
+    let current = format!("{}{FINISHED}", table(MAC, Some("192.168.1.61")));
+    let mut dump = String::new();
+    for i in 0..3000 {
+        dump.push_str(&format!("Apr 08 10:00:{:02} fargo kernel: an early line of the previous boot number {i:05}\n", i % 60));
+    }
+    dump.push_str("Apr 08 10:00:30 fargo cloud-init[600]: Cloud-init v. 25.2 running 'init' at Wed, 08 Apr 2026 10:00:30 +0000. Up 12.00 seconds.\n");
+    for l in table(MAC, Some("192.168.1.51")).lines() {
+        dump.push_str(&format!("Apr 08 10:00:30 fargo cloud-init[600]: {}\n", l.split_once("]: ").map_or(l, |(_, r)| r.split_once("]: ").map_or(r, |(_, r)| r))));
+    }
+    dump.push_str("Apr 08 10:00:40 fargo cloud-init[900]: Cloud-init v. 25.2 finished at Wed, 08 Apr 2026 10:00:40 +0000. Up 25.00 seconds\n");
+    for i in 0..2500 {
+        dump.push_str(&format!("Apr 08 10:01:{:02} fargo systemd[1]: a later line of the previous boot number {i:05}\n", i % 60));
+    }
+    assert!(dump.len() > 256 * 1024 && dump.len() - dump.find("Up 12.00").unwrap_or(0) < 256 * 1024);
+    // watch: the current boot first, then the dump
+    let mut t = setup(REG, |s| s.sources.dns = false);
+    t.vm("fargo", 100, MAC, &current);
+    answer(&t, "192.168.1.61", banner());
+    answer(&t, "192.168.1.51", banner());
+    assert_eq!(t.row("fargo").await.ipv4, Some(ip("192.168.1.61")));
+    t.append("fargo", &dump);
+    let watch = t.row("fargo").await;
+    assert_eq!(watch.ipv4, Some(ip("192.168.1.61")), "{watch:?}");
+    // one-shot: a fresh engine reads the same file
+    let mut fresh = setup(REG, |s| s.sources.dns = false);
+    fresh.vm("fargo", 100, MAC, &format!("{current}{dump}"));
+    answer(&fresh, "192.168.1.61", banner());
+    answer(&fresh, "192.168.1.51", banner());
+    let once = fresh.row("fargo").await;
+    assert_eq!(once.ipv4, watch.ipv4, "one-shot status disagrees with watch: {once:?}");
+}
