@@ -922,9 +922,10 @@ pub enum ConsoleError {
 /// new bytes to a [`ConsoleParser`].
 ///
 /// The first read covers the last 256 KiB and reaches back (x4 each time, at
-/// most `tail_bytes`) only while that tail shows neither the current boot's
-/// start nor a table with its cloud-init stage: a 1 GiB log costs at most
-/// `tail_bytes`, usually 256 KiB. Later reads cost only the appended bytes. A file
+/// most `tail_bytes`) while that tail does not show the current boot's start
+/// (a table with its cloud-init stage is not enough: a replayed earlier boot
+/// can end the file): a 1 GiB log costs at most `tail_bytes`, 256 KiB when the
+/// boot started near the end. Later reads cost only the appended bytes. A file
 /// that shrank (truncated: QEMU opens `-serial file:` with `O_TRUNC` on start),
 /// was replaced (another inode) or was rewritten in place (same inode, truncated
 /// and refilled past the old length between two reads: its first bytes or the
@@ -1045,8 +1046,10 @@ impl ConsoleTail {
         let rewritten = self.identity == Some(ident) && len >= self.parser.position() && !self.fingerprint_matches(&mut file)?;
         if self.identity != Some(ident) || len < self.parser.position() || rewritten {
             // A new (or replaced, truncated or rewritten) file: read a small tail first and
-            // reach further back only while it shows neither the current boot's start
-            // nor a table with its cloud-init stage (most logs end with their table).
+            // reach further back (up to tail_bytes) while it does not show the current boot's
+            // start. A table with its cloud-init stage is not enough: a replayed earlier boot
+            // (`journalctl -b -1` on the serial console) ends the file with a complete-looking
+            // init/table/finished, and only the lines before it tell it is a replay.
             if self.identity.is_some() {
                 self.rereads += 1;
             }
@@ -1057,7 +1060,7 @@ impl ConsoleTail {
                 self.parser.set_uptime_limit(age);
                 self.read_to(&mut file, len)?;
                 let boot = self.parser.current();
-                let enough = boot.start.is_some() || (boot.table.is_some() && boot.cloud_init_started());
+                let enough = boot.start.is_some();
                 if enough || window >= len || window >= self.tail_bytes {
                     break;
                 }
@@ -1338,13 +1341,21 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("console.log");
         let noise = "[  100.000000] systemd[1]: Started something quite ordinary.\n";
-        // the table near the end: only the first window is read (kernel time goes forward in one boot)
+        // the boot's start near the end: only the first window is read
         let early = "[   10.000000] systemd[1]: Started something quite ordinary.\n";
-        std::fs::write(&path, format!("{}{MODERN}", early.repeat(200_000)))?;
+        let start = "[    0.000000] Linux version 6.8.0-45-generic (buildd@lcy02-amd64-115) #45-Ubuntu SMP\n";
+        std::fs::write(&path, format!("{}{start}{MODERN}", early.repeat(200_000)))?;
         let mut tail = ConsoleTail::new(64 << 20);
         tail.update(&path)?;
         assert!(tail.parser().current().table.is_some());
         assert!(tail.parser().lines() < 6000, "read {} lines", tail.parser().lines());
+        // a table (with its stage) near the end but no boot start: not enough, the reader reaches
+        // back to the boot's start or tail_bytes (a replayed earlier boot can end a console)
+        std::fs::write(&path, format!("{start}{}{MODERN}", early.repeat(200_000)))?;
+        let mut tail = ConsoleTail::new(64 << 20);
+        tail.update(&path)?;
+        assert!(tail.parser().current().table.is_some());
+        assert!(tail.parser().lines() > 200_000, "read only {} lines", tail.parser().lines());
         // the table 3 MB before the end: the reader reaches back to it
         std::fs::write(dir.path().join("c2.log"), format!("{MODERN}{}", noise.repeat(50_000)))?;
         let mut tail = ConsoleTail::new(64 << 20);
