@@ -8,7 +8,7 @@
 # Cold: about 10-12 minutes on 2 cores (std and every dependency for two targets); warm: seconds.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-root=$(pwd)
+root=$(pwd -P)  # physical: cargo's package ids carry the real path
 if [ ! -x /usr/bin/cargo ] || [ ! -d /usr/lib/rustlib/src/rust/library ] || ! /usr/bin/rustc --version | grep -q '^rustc 1\.'; then
   msg="Debian's rustc-web toolchain with rust-web-src is not installed (run scripts/setup macos)"
   if [ "${VMBAR_REQUIRE_PRIVILEGED:-}" = 1 ]; then echo "FAIL: $msg"; exit 1; fi

@@ -535,13 +535,13 @@ class Run:
             refused = wait_for("the refusal", lambda: "not vmbar's link" in (self.wd.js("return document.getElementById('cli-note').textContent") or ""), 10)
             assert open(os.path.join(taken, "vmbar")).read() == "the user's own"
             log("settings: programs found, command-line tool linked, an existing file kept: ok")
+        else:
+            assert disabled is True, "Install command-line tool is enabled without a vmbar beside the app"
+            log("settings: programs found; no vmbar beside the app, install disabled: ok")
         if os.environ.get("VMBAR_E2E_SETTINGS_SHOT"):  # to look at the settings panel by hand
             self.wd.js("document.getElementById('install-cli').scrollIntoView({block: 'center'});")
             with open(os.environ["VMBAR_E2E_SETTINGS_SHOT"], "wb") as f:
                 f.write(self.wd.screenshot())
-        else:
-            assert disabled is True, "Install command-line tool is enabled without a vmbar beside the app"
-            log("settings: programs found; no vmbar beside the app, install disabled: ok")
 
         # 9. A second instance hands over to the first and exits.
         apps = [int(p) for p in sh("pgrep", "-P", str(drv.pid), check=False).stdout.split()]
