@@ -498,6 +498,7 @@ impl Engine {
                 others: &others,
                 routes: routes.as_ref(),
                 earlier: &st.confirmed,
+                local_network_privacy: cfg!(target_os = "macos"),
             });
             if decision.status.is_up() {
                 st.confirmed = decision.all_confirmed.clone();

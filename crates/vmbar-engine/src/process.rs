@@ -110,12 +110,41 @@ pub fn read_pidfile(path: &Path) -> Result<Option<u32>, String> {
     }
 }
 
+/// What a `qemu.pid` this user may not read says (`error`, the open's `EACCES`/`EPERM`):
+/// QEMU creates its pidfile with mode 0600, so a QEMU run as another user (root, as macOS
+/// vmnet networking needs) leaves one the user's vmbar can neither read nor lock-test. It is
+/// not proof of a stopped VM (QEMU removes its pidfile when it exits): the status rests on
+/// the other sources, and nothing from the console is confirmed (no process is tied to the
+/// VM). `owner` is the file's owner uid, when known.
+pub fn unreadable_pidfile(error: &std::io::Error, owner: Option<u32>) -> Liveness {
+    let whose = owner.map(|u| if u == 0 { "root".to_string() } else { format!("uid {u}") }).unwrap_or_else(|| "another user".into());
+    Liveness::Unverified {
+        pid: 0,
+        started: 0,
+        reason: format!(
+            "qemu.pid belongs to {whose} and cannot be read ({error}): QEMU may be running as that user (e.g. for vmnet); vmbar cannot tie a process to this VM, so its console confirms nothing (make qemu.pid readable, e.g. chmod a+r, or run vmbar as {whose})"
+        ),
+    }
+}
+
+/// The owner uid of `path`, when its metadata is readable.
+fn owner_uid(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| m.uid())
+}
+
 /// Decides whether the pid in `pidfile` is this VM's live QEMU.
 pub fn liveness(table: &dyn ProcessTable, pidfile: &Path) -> Liveness {
     let pid = match read_pidfile(pidfile) {
         Ok(Some(p)) => p,
         Ok(None) => return Liveness::Dead("no qemu.pid".into()),
-        Err(e) => return Liveness::Dead(e),
+        Err(e) => {
+            let denied = std::fs::File::open(pidfile).err().filter(|e| e.kind() == std::io::ErrorKind::PermissionDenied);
+            return match denied {
+                Some(d) => unreadable_pidfile(&d, owner_uid(pidfile)),
+                None => Liveness::Dead(e),
+            };
+        }
     };
     let Some(info) = table.process(pid) else {
         return Liveness::Dead(format!("qemu.pid names pid {pid}, which is not running"));
@@ -345,6 +374,18 @@ mod tests {
         let kworker = Fake { procs: HashMap::from([(4242, ProcInfo { argv: vec![], started: 9, cwd: None, kernel_thread: true })]), lock: Some(4242) };
         assert!(matches!(liveness(&kworker, &pidfile), Liveness::Dead(d) if d.contains("kernel thread")));
         Ok(())
+    }
+
+    #[test]
+    fn a_pidfile_only_another_user_may_read_is_unverified_not_stopped() {
+        // QEMU writes its pidfile 0600: root's QEMU (vmnet) leaves one the user cannot open.
+        let denied = std::io::Error::from_raw_os_error(13);
+        match unreadable_pidfile(&denied, Some(0)) {
+            Liveness::Unverified { reason, .. } => {
+                assert!(reason.contains("belongs to root") && reason.contains("confirms nothing"), "{reason}");
+            }
+            other => panic!("an unreadable pidfile is not proof of a stopped VM: {other:?}"),
+        }
     }
 
     #[test]

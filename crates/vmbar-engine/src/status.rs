@@ -73,6 +73,12 @@ pub struct Observations<'a> {
     pub routes: Option<&'a RouteTable>,
     /// Addresses confirmed at earlier refreshes of this same boot, oldest first.
     pub earlier: &'a [(Ipv4Addr, Source)],
+    /// The host has macOS's Local Network privacy (macOS 15+; the engine passes
+    /// `cfg!(target_os = "macos")`): only there may a refused connection be put down
+    /// to it ([`local_network_denied`]). Elsewhere the same errors are a guest's or a
+    /// host's firewall (a guest firewall rejecting with ICMP host-prohibited gives
+    /// EHOSTUNREACH with a complete neighbour entry).
+    pub local_network_privacy: bool,
 }
 
 /// The outcome for one VM.
@@ -252,14 +258,14 @@ pub fn decide(o: &Observations<'_>) -> Decision {
     let mut refused: Vec<(&Ipv4Addr, &ProbeOutcome)> = o.probes.iter().collect();
     refused.sort_by_key(|(ip, _)| **ip);
     for (ip, outcome) in refused {
-        if !local_network_denied(outcome, !o.neighbours.macs_for(*ip).is_empty(), !routed(*ip)) {
+        if !o.local_network_privacy || !local_network_denied(outcome, !o.neighbours.macs_for(*ip).is_empty(), !routed(*ip)) {
             continue;
         }
         let (ProbeOutcome::Unreachable(e) | ProbeOutcome::Denied(e)) = outcome else { continue };
         let detail = if matches!(outcome, ProbeOutcome::Denied(_)) {
             format!("connections to {ip} are refused by this host ({e}) although it is on the local network: on macOS 15 or later, allow vmbar in {LOCAL_NETWORK_SETTING} (else a firewall blocks it)")
         } else {
-            format!("connections to {ip} are blocked ({e}) although it is on the local network: on macOS 15 or later, allow vmbar in {LOCAL_NETWORK_SETTING}")
+            format!("connections to {ip} are blocked ({e}) although it is on the local network: on macOS 15 or later, allow vmbar in {LOCAL_NETWORK_SETTING} (else the guest's firewall rejects the SSH port)")
         };
         details.push(detail.clone());
         notes.push(Note { code: "local_network_denied".into(), detail });
@@ -351,11 +357,12 @@ mod tests {
         others: OtherVms,
         stage: CloudInitStage,
         earlier: Vec<(Ipv4Addr, Source)>,
+        macos: bool,
         routes: Option<RouteTable>,
     }
     impl Case {
         fn new() -> Self {
-            Case { live: alive(), console: vec![], cands: vec![], probes: HashMap::new(), neigh: table(&[]), others: OtherVms::default(), stage: CloudInitStage::NotSeen, earlier: vec![], routes: None }
+            Case { live: alive(), console: vec![], cands: vec![], probes: HashMap::new(), neigh: table(&[]), others: OtherVms::default(), stage: CloudInitStage::NotSeen, earlier: vec![], routes: None, macos: true }
         }
         fn run(&self) -> Decision {
             decide(&Observations {
@@ -370,6 +377,7 @@ mod tests {
                 others: &self.others,
                 routes: self.routes.as_ref(),
                 earlier: &self.earlier,
+                local_network_privacy: self.macos,
             })
         }
     }
@@ -377,7 +385,7 @@ mod tests {
     #[test]
     fn missing_and_stopped() {
         let c = Case::new();
-        let mut o = Observations { dir_exists: false, liveness: &c.live, mac: None, console_ips: &[], cloud_init: CloudInitStage::NotSeen, candidates: &[], probes: &c.probes, neighbours: &c.neigh, others: &c.others, routes: None, earlier: &[] };
+        let mut o = Observations { dir_exists: false, liveness: &c.live, mac: None, console_ips: &[], cloud_init: CloudInitStage::NotSeen, candidates: &[], probes: &c.probes, neighbours: &c.neigh, others: &c.others, routes: None, earlier: &[], local_network_privacy: true };
         assert_eq!(decide(&o).status, Status::Missing);
         o.dir_exists = true;
         let dead = Liveness::Dead("no qemu.pid".into());
@@ -498,6 +506,15 @@ mod tests {
             assert_eq!(codes == ["local_network_denied"], want, "{outcome:?} with neighbour entry {entry}: notes {codes:?}, details {:?}", d.details);
             assert_eq!(d.details.iter().any(|x| x.contains(LOCAL_NETWORK_SETTING)), want, "{outcome:?} {entry}: {:?}", d.details);
         }
+        // Not macOS: the same errors are a firewall's (a guest rejecting with ICMP host-prohibited
+        // gives EHOSTUNREACH with a complete neighbour entry): never put down to Local Network.
+        let mut c = Case::new();
+        c.macos = false;
+        c.cands = vec![Candidate { ipv4: ip("192.168.1.23"), source: Source::Registry }];
+        c.neigh = table(&[("192.168.1.23", MAC)]);
+        c.probes.insert(ip("192.168.1.23"), ProbeOutcome::Unreachable("No route to host (os error 113)".into()));
+        let d = c.run();
+        assert!(d.notes.is_empty() && !d.details.iter().any(|x| x.contains("Local Network")), "{:?}", d.details);
         // Off-link: never a Local Network matter (and never probed anyway).
         assert!(!local_network_denied(&ProbeOutcome::Denied("x".into()), true, false));
         assert!(!local_network_denied(&ProbeOutcome::Unreachable("x".into()), true, false));
