@@ -178,7 +178,7 @@ impl LeaseFile {
         // a hostname under a client id other than a given one (linear, whatever the file holds).
         type Top2<'a> = [Option<(usize, &'a Lease)>; 2];
         let mut duid_by_host: HashMap<(String, bool), Top2<'_>> = HashMap::new();
-        if self.leases.iter().any(|l| l.mac.is_some() && l.hostname.is_some()) {
+        if mine.iter().any(|(_, l, by)| l.hostname.is_some() && *by != LeaseMatch::Name) {
             for (i, l) in self.leases.iter().enumerate() {
                 let (None, Some(h)) = (l.mac, l.hostname.as_deref()) else { continue };
                 let key = |(j, x): (usize, &Lease)| (x.expires, j);
@@ -202,8 +202,10 @@ impl LeaseFile {
         let mut judged: Vec<(usize, JudgedLease<'_>)> = Vec::with_capacity(mine.len());
         let mut displaced_by: Option<(usize, &Lease)> = None;
         for (i, l, by) in mine {
-            let superseded_by = match (l.mac, l.hostname.as_deref()) {
-                (Some(_), Some(h)) => duid_by_host
+            // A lease that carries the VM's MAC (keyed by it, or a DUID embedding it) is
+            // superseded by a newer DUID-keyed lease of its hostname under another client id.
+            let superseded_by = match (by, l.hostname.as_deref()) {
+                (LeaseMatch::Mac | LeaseMatch::DuidMac, Some(h)) => duid_by_host
                     .get(&(h.trim_end_matches('.').to_ascii_lowercase(), l.expires.is_some()))
                     .and_then(|top| top.iter().flatten().find(|(_, s)| s.client_id != l.client_id).copied())
                     .filter(|&(j, s)| newer((j, s), (i, l))),
@@ -746,6 +748,21 @@ mod tests {
         let f = parse_as("{\n\tip_address=10.0.0.2\n\thw_address=1,52:54:0:0:0:2\n\tlease=soon\n}\n", LeaseFormat::Bootpd);
         assert!(f.leases.is_empty());
         assert_eq!(f.skipped, 1);
+    }
+
+    #[test]
+    fn a_duid_lease_embedding_the_mac_is_superseded_like_a_mac_keyed_one() {
+        // Found by a reviewer: the guest's DHCP client moved from a DUID-LLT (which embeds the
+        // VM's MAC) to a DUID-EN under the same hostname; the older .39 was presented as current.
+        let text = "{\n\tname=ubuntu\n\tip_address=192.168.64.40\n\thw_address=ff,0:aa:bb:cc:0:2:0:0:ab:11:1:2:3:4:5:6:7:8\n\tidentifier=ff,0:aa:bb:cc:0:2:0:0:ab:11:1:2:3:4:5:6:7:8\n\tlease=0x67000200\n}\n{\n\tname=ubuntu\n\tip_address=192.168.64.39\n\thw_address=ff,0:aa:bb:cc:0:1:0:1:2c:0:0:1:52:54:0:aa:bb:cc\n\tidentifier=ff,0:aa:bb:cc:0:1:0:1:2c:0:0:1:52:54:0:aa:bb:cc\n\tlease=0x67000100\n}\n";
+        let f = parse_as(text, LeaseFormat::Bootpd);
+        assert_eq!(f.leases.len(), 2);
+        let d = f.decide(Some(mac("52:54:00:aa:bb:cc")), Some("fargo"), None);
+        assert_eq!(d.current.map(|l| l.ip), None, "the superseded DUID-LLT lease .39 is not current: {:?}", d.leases);
+        assert!(d.leases.iter().any(|j| matches!(j.verdict, LeaseVerdict::Superseded { .. })), "{:?}", d.leases);
+        // With the hostname as the VM's name, the newer DUID lease is the VM's current one.
+        let d = f.decide(Some(mac("52:54:00:aa:bb:cc")), Some("ubuntu"), None);
+        assert_eq!(d.current.map(|l| l.ip), Some(std::net::Ipv4Addr::new(192, 168, 64, 40)));
     }
 
     #[test]

@@ -139,7 +139,11 @@ pub fn liveness(table: &dyn ProcessTable, pidfile: &Path) -> Liveness {
         Ok(Some(p)) => p,
         Ok(None) => return Liveness::Dead("no qemu.pid".into()),
         Err(e) => {
-            let denied = std::fs::File::open(pidfile).err().filter(|e| e.kind() == std::io::ErrorKind::PermissionDenied);
+            // Non-blocking, like read_pidfile: a FIFO must never block the refresh.
+            let denied = {
+                use std::os::unix::fs::OpenOptionsExt;
+                std::fs::OpenOptions::new().read(true).custom_flags(nix::libc::O_NONBLOCK).open(pidfile).err().filter(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
+            };
             return match denied {
                 Some(d) => unreadable_pidfile(&d, owner_uid(pidfile)),
                 None => Liveness::Dead(e),
